@@ -1,0 +1,164 @@
+"""Routes, event handlers and schedules. Each handler parses its input, calls one service and
+shapes the response; the rules live in chalicelib/domain, the use cases in chalicelib/services."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import AuthResponse, Chalice, Response
+from chalice.app import CloudWatchEvent
+
+from chalicelib import bootstrap, pages
+from chalicelib.domain.commands import CompleteSubmission, CreateCitizenLink, RequestUploads, UpdateAgencySettings
+from chalicelib.domain.models import Principal
+from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
+from chalicelib.http import handled, int_param, json_response, parse
+from chalicelib.observability import bind_request, logger, metrics
+from chalicelib.services import agencies, citizen_links, citizen_uploads, ingest, submissions
+from chalicelib.views import file_view, link_view, submission_view
+
+app = Chalice(app_name="citizen-evidence")
+
+
+@app.middleware("http")
+def observe(event: Any, get_response: Any) -> Response:
+    bind_request(event.context.get("requestId", ""), method=event.method, path=event.context.get("resourcePath", ""))
+    response = get_response(event)
+    logger.info("request done", extra={"status": response.status_code})
+    if metrics.metric_set:
+        metrics.flush_metrics()
+    return response
+
+
+@app.authorizer(ttl_seconds=60)
+def agency_key(auth_request: Any) -> AuthResponse:
+    principal = agencies.authenticate(auth_request.token or "", deps=bootstrap.deps())
+    if principal is None:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=principal.key_id, context=principal.model_dump(mode="json"))
+
+
+def caller() -> Principal:
+    return Principal.model_validate(app.current_request.context["authorizer"])
+
+
+def body() -> bytes | None:
+    return app.current_request.raw_body  # type: ignore[no-any-return]
+
+
+# --- agency API ---------------------------------------------------------------------------
+
+@app.route("/agency/citizen-links", methods=["POST"], authorizer=agency_key)
+@handled
+def create_citizen_link() -> Response:
+    link, url = citizen_links.send_citizen_link(caller(), parse(CreateCitizenLink, body()), deps=bootstrap.deps())
+    metrics.add_metric(name="CitizenLinkCreated", unit="Count", value=1)
+    return json_response({**link_view(link), "url": url}, status=201)
+
+
+@app.route("/agency/citizen-links/{link_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_citizen_link(link_id: str) -> Response:
+    return json_response(link_view(citizen_links.get_link(caller(), link_id, deps=bootstrap.deps())))
+
+
+@app.route("/agency/submissions", methods=["GET"], authorizer=agency_key)
+@handled
+def list_submissions() -> Response:
+    params = app.current_request.query_params or {}
+    page = submissions.list_submissions(caller(), case_ref=params.get("case"), limit=int_param(params, "limit", 25),
+                                        cursor=params.get("next"), deps=bootstrap.deps())
+    return json_response({"items": [submission_view(s) for s in page.items], "next": page.next_cursor})
+
+
+@app.route("/agency/submissions/{submission_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_submission(submission_id: str) -> Response:
+    submission, extra = submissions.view_submission(caller(), submission_id, deps=bootstrap.deps())
+    return json_response(submission_view(submission, extra["download_urls"]) | {"expires_in": extra["expires_in"]})
+
+
+@app.route("/agency/settings", methods=["GET"], authorizer=agency_key)
+@handled
+def get_settings() -> Response:
+    agency = agencies.agency_of(caller(), deps=bootstrap.deps())
+    return json_response(agency.model_dump(mode="json", include={"agency_id", "name", "country", "link_ttl_hours",
+                                                                 "max_files_per_link"}))
+
+
+@app.route("/agency/settings", methods=["PATCH"], authorizer=agency_key)
+@handled
+def update_settings() -> Response:
+    agency = agencies.update_settings(caller(), parse(UpdateAgencySettings, body()), deps=bootstrap.deps())
+    return json_response(agency.model_dump(mode="json", include={"link_ttl_hours", "max_files_per_link"}))
+
+
+# --- citizen page and API (the token is the only credential) -------------------------------
+
+@app.route("/c/{token}", methods=["GET"])
+def citizen_page(token: str) -> Response:
+    problem, language = citizen_uploads.page_state(token, deps=bootstrap.deps())
+    headers = pages.security_headers(bootstrap.upload_origin())
+    if problem is None:
+        return Response(body=pages.upload_page(), status_code=200, headers=headers)
+    status, html = pages.error_page(problem, language or _browser_language())
+    return Response(body=html, status_code=status, headers=headers)
+
+
+@app.route("/c/{token}/session", methods=["GET"])
+@handled
+def citizen_session(token: str) -> Response:
+    return json_response(citizen_uploads.open_link(token, deps=bootstrap.deps()))
+
+
+@app.route("/c/{token}/uploads", methods=["POST"])
+@handled
+def citizen_uploads_request(token: str) -> Response:
+    submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
+                                                            deps=bootstrap.deps())
+    return json_response({"submission_id": submission_id,
+                          "uploads": [file_view(f) | post.model_dump(mode="json") for f, post in signed]})
+
+
+@app.route("/c/{token}/complete", methods=["POST"])
+@handled
+def citizen_complete(token: str) -> Response:
+    done = citizen_uploads.complete(token, parse(CompleteSubmission, body()), deps=bootstrap.deps())
+    metrics.add_metric(name="SubmissionCompleted", unit="Count", value=1)
+    return json_response({"submission_id": done.submission_id, "status": done.status.value, "files": len(done.files)})
+
+
+@app.route("/static/{name}", methods=["GET"])
+def static_asset(name: str) -> Response:
+    found = pages.asset(name)
+    if found is None:
+        return json_response({"code": "not_found", "message": "No such file."}, status=404)
+    content, content_type = found
+    return Response(body=content, status_code=200, headers={
+        "Content-Type": content_type, "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+
+
+def _browser_language() -> str:
+    accepted = (app.current_request.headers.get("accept-language") or "en")[:2].lower()
+    return accepted if accepted in ("en", "es", "fr") else "en"
+
+
+# --- events -------------------------------------------------------------------------------
+
+@app.on_cw_event(UPLOAD_EVENT_PATTERN, name="ingest_upload")
+def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
+    """An object landed in the evidence bucket: verify, hash and record it (once)."""
+    created = created_object(event.detail)
+    if created is None or created["bucket"] != bootstrap.settings().evidence_bucket:
+        logger.warning("ignored event", extra={"detail": event.detail})
+        return {"outcome": "ignored"}
+    from chalicelib.idempotency import once
+
+    result = once(_ingest)(data=created)
+    metrics.add_metric(name=f"Upload_{result['outcome']}", unit="Count", value=1)
+    metrics.flush_metrics()
+    return result
+
+
+def _ingest(data: dict[str, Any]) -> dict[str, Any]:
+    return {"outcome": ingest.ingest_object(data["key"], deps=bootstrap.deps())}
+

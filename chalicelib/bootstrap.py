@@ -1,0 +1,67 @@
+"""The one place that builds settings, AWS clients and adapters: lazily, once per container.
+Tests call `use(deps)` to swap in fakes; nothing here runs at import time."""
+from __future__ import annotations
+
+import os
+from functools import cache, lru_cache
+from typing import Any
+
+from .config import Settings, load_settings
+from .services.deps import Deps
+
+_override: Deps | None = None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings(os.environ)
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3  # deferred: keeps the import of app.py light
+    from botocore.config import Config
+
+    options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 4}}
+    if service == "s3":
+        # Virtual-host URLs on AWS; path style for a local endpoint, which has no bucket subdomains.
+        style = "path" if settings().aws_endpoint_url else "virtual"
+        options |= {"signature_version": "s3v4", "s3": {"addressing_style": style}}
+    return boto3.session.Session().client(service, config=Config(**options))
+
+
+@lru_cache(maxsize=1)
+def _aws_deps() -> Deps:
+    from .adapters.clock import SystemClock
+    from .adapters.dynamo_agencies import DynamoAgencies
+    from .adapters.dynamo_audit import DynamoAuditLog
+    from .adapters.dynamo_links import DynamoLinks
+    from .adapters.dynamo_submissions import DynamoSubmissions
+    from .adapters.messaging import SesEmail, SnsSms
+    from .adapters.s3_blobs import S3BlobStore
+
+    cfg, db = settings(), client("dynamodb")
+    return Deps(
+        clock=SystemClock(), agencies=DynamoAgencies(db, cfg.table_name), links=DynamoLinks(db, cfg.table_name),
+        submissions=DynamoSubmissions(db, cfg.table_name), audit=DynamoAuditLog(db, cfg.audit_table_name),
+        blobs=S3BlobStore(client("s3"), cfg.evidence_bucket), sms=SnsSms(client("sns")),
+        email=SesEmail(client("ses"), cfg.email_sender), link_base=cfg.link_base,
+        max_upload_bytes=cfg.max_upload_bytes,
+    )
+
+
+def deps() -> Deps:
+    return _override or _aws_deps()
+
+
+def use(replacement: Deps | None) -> None:
+    """Swap the dependencies (tests); None goes back to the AWS ones."""
+    global _override
+    _override = replacement
+
+
+@lru_cache(maxsize=1)
+def upload_origin() -> str:
+    from .adapters.s3_blobs import S3BlobStore
+
+    return S3BlobStore(client("s3"), settings().evidence_bucket).upload_origin()

@@ -1,0 +1,62 @@
+"""Validated request bodies. Strict: wrong types are refused, not coerced; unknown fields too."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+LANGUAGES = ("en", "es", "fr")
+
+CaseRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+# E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{7,14}$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                         pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateCitizenLink(Command):
+    case_ref: CaseRef
+    phone: Phone | None = None
+    email: Email | None = None
+    language: Literal["en", "es", "fr"] = "en"
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    expires_in_hours: int | None = Field(default=None, ge=1, le=336)
+
+    @model_validator(mode="after")
+    def needs_a_recipient(self) -> "CreateCitizenLink":
+        if not self.phone and not self.email:
+            raise ValueError("give a phone number (E.164, e.g. +15551234567) or an email address")
+        return self
+
+
+class DeclaredFile(Command):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    size: int
+    content_type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=100)]
+    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    file_id: str | None = Field(default=None, max_length=40)  # re-sign a file declared before
+
+    @field_validator("name")
+    @classmethod
+    def plain_file_name(cls, value: str) -> str:
+        # Keep only the last path segment and drop control characters: names reach download headers.
+        return _CONTROL.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]) or "file"
+
+
+class RequestUploads(Command):
+    files: list[DeclaredFile] = Field(min_length=1, max_length=200)
+
+
+class CompleteSubmission(Command):
+    """No fields yet; an empty JSON object (or no body) completes the session."""
+
+
+class UpdateAgencySettings(Command):
+    link_ttl_hours: int | None = Field(default=None, ge=1, le=336)
+    max_files_per_link: int | None = Field(default=None, ge=1, le=200)

@@ -1,0 +1,53 @@
+"""Domain errors. Each carries a stable machine-readable `code`; http.py maps the class to a status."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Gone(DomainError):
+    """The thing existed but can no longer be used (an expired or used link)."""
+
+    code = "gone"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class LimitExceeded(DomainError):
+    code = "limit_exceeded"
+
+
+class UnsupportedMedia(DomainError):
+    code = "unsupported_media_type"
+
+
+class DeliveryFailed(DomainError):
+    code = "delivery_failed"

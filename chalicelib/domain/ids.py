@@ -1,0 +1,42 @@
+"""Identifiers and secrets. Ids sort by creation time so listings come out newest first."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def _b32(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(now: datetime) -> str:
+    """A 26-character, time-sortable id (ULID layout: 48-bit ms time + 80 random bits)."""
+    millis = int(now.timestamp() * 1000)
+    return _b32(millis, 10) + _b32(secrets.randbits(80), 16)
+
+
+def new_token() -> str:
+    """An unguessable bearer token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a secret: the only form in which tokens and API keys are stored."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def same_digest(stored: str, secret: str) -> bool:
+    return hmac.compare_digest(stored, digest(secret))
+
+
+def new_api_key() -> str:
+    """An agency API key; the prefix lets secret scanners recognise a leaked key."""
+    return "cek_" + secrets.token_urlsafe(32)

@@ -1,0 +1,112 @@
+"""HTTP edges: one table from domain errors to status codes, body parsing into validated
+commands, and JSON responses. Error bodies are always {"code", "message"[, "details"]}."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Response
+from pydantic import BaseModel, ValidationError
+
+from .domain.errors import (
+    Conflict,
+    DeliveryFailed,
+    DomainError,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    Unauthenticated,
+    UnsupportedMedia,
+)
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    LimitExceeded: 413,
+    UnsupportedMedia: 415,
+    DeliveryFailed: 502,
+}
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_response(error: DomainError) -> Response:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return Response(body=body, status_code=status_of(error), headers=dict(NO_STORE))
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers=dict(NO_STORE))
+
+
+def handled(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain errors become their status; anything unexpected a 500 that names the request
+    (for the logs) and reveals nothing else."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("unhandled error")
+            from .observability import request_id
+
+            return Response(status_code=500, headers=dict(NO_STORE), body={
+                "code": "internal_error", "request_id": request_id(),
+                "message": "Something went wrong on our side. Nothing you sent was lost; try again.",
+            })
+    return wrapper
+
+
+def parse(model: type[C], raw: bytes | None) -> C:
+    """Bytes of a request body -> a validated command, or InvalidInput saying what is wrong."""
+    if raw and len(raw) > MAX_BODY_BYTES:
+        raise LimitExceeded(f"The request body is over {MAX_BODY_BYTES} bytes.", code="body_too_large")
+    try:
+        data = json.loads(raw) if raw and raw.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body must be a JSON object.", code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are missing or invalid.", code="validation_error",
+                           details=_problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+            for err in exc.errors()]
+
+
+def int_param(params: dict[str, str] | None, name: str, default: int) -> int:
+    raw = (params or {}).get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 6:
+        raise InvalidInput(f"{name} must be a positive whole number.", code="validation_error")
+    return int(raw)

@@ -1,0 +1,56 @@
+"""The citizen-facing HTML: the upload page, its assets, and friendly error pages."""
+from __future__ import annotations
+
+import html
+import json
+from functools import cache
+from pathlib import Path
+
+WEB = Path(__file__).parent / "web"
+ASSETS = {
+    "citizen.js": "application/javascript; charset=utf-8",
+    "citizen.css": "text/css; charset=utf-8",
+    "i18n.json": "application/json; charset=utf-8",
+}
+_ERROR_STATUS = {"link_not_found": 404, "link_expired": 410, "link_used": 410}
+
+
+def security_headers(upload_origin: str) -> dict[str, str]:
+    csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+           f"media-src 'self' blob:; connect-src 'self' {upload_origin}; form-action 'none'; "
+           "frame-ancestors 'none'; base-uri 'none'")
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": csp,
+        # The token is in the URL: never send it on to another site.
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+        "Cache-Control": "no-store",
+    }
+
+
+@cache
+def _read(name: str) -> str:
+    return (WEB / name).read_text(encoding="utf-8")
+
+
+def upload_page() -> str:
+    return _read("citizen.html")
+
+
+def asset(name: str) -> tuple[str, str] | None:
+    """(content, content type) of a public asset, or None: only listed files are served."""
+    return (_read(name), ASSETS[name]) if name in ASSETS else None
+
+
+def error_page(code: str, language: str = "en") -> tuple[int, str]:
+    strings = json.loads(_read("i18n.json"))
+    texts = strings.get(language) or strings["en"]
+    kind = code if code in _ERROR_STATUS else "link_not_found"
+    page = (_read("link-error.html")
+            .replace("{{lang}}", html.escape(language if language in strings else "en"))
+            .replace("{{title}}", html.escape(texts[f"error.{kind}.title"]))
+            .replace("{{message}}", html.escape(texts[f"error.{kind}.message"])))
+    return _ERROR_STATUS[kind], page

@@ -1,0 +1,101 @@
+"""The citizen's side of a link: open it, get upload URLs, say it is done."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import ids, links, media
+from ..domain.commands import CompleteSubmission, RequestUploads
+from ..domain.errors import Conflict, Gone, InvalidInput, NotFound
+from ..domain.models import CitizenLink, EvidenceFile, Submission, SubmissionStatus
+from ..domain.ports import PresignedPost
+from .deps import Deps
+
+
+def resolve(token: str, *, deps: Deps) -> tuple[CitizenLink, Submission | None]:
+    link = deps.links.link_by_token_hash(ids.digest(token)) if 20 <= len(token) <= 100 else None
+    if link is None:
+        raise NotFound("This link is not valid. Check that it was copied whole.", code="link_not_found")
+    return link, deps.submissions.get_submission(link.agency_id, link.link_id)
+
+
+def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None]:
+    """(problem code or None, the link's language if known), to choose which page to show."""
+    try:
+        link, submission = resolve(token, deps=deps)
+    except NotFound as exc:
+        return exc.code, None
+    try:
+        links.ensure_usable(link, submission, deps.clock.now())
+    except Gone as exc:
+        return exc.code, link.language
+    return None, link.language
+
+
+def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
+    """What the upload page needs to know. Nothing here identifies the case or the citizen."""
+    link, submission = resolve(token, deps=deps)
+    links.ensure_usable(link, submission, deps.clock.now())
+    agency = deps.agencies.get_agency(link.agency_id)
+    return {
+        "agency_name": agency.name if agency else "",
+        "language": link.language,
+        "note": link.note,
+        "expires_at": link.expires_at.isoformat(),
+        "max_files": link.max_files,
+        "files_declared": len(submission.files) if submission else 0,
+        "max_file_bytes": deps.max_upload_bytes,
+        "allowed_types": sorted(media.ALLOWED_TYPES),
+    }
+
+
+def request_uploads(token: str, cmd: RequestUploads, *, deps: Deps) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
+    """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
+    link, submission = resolve(token, deps=deps)
+    now = deps.clock.now()
+    links.ensure_usable(link, submission, now)
+    submission = submission or _open(link, deps)
+    added, again = links.plan_files(
+        submission, cmd.files, max_files=link.max_files, max_bytes=deps.max_upload_bytes,
+        now=now, new_id=lambda: ids.new_id(now),
+    )
+    if added:
+        deps.submissions.add_files(submission, added)
+    fresh, earlier = iter(added), iter(again)
+    in_order = [next(earlier) if item.file_id else next(fresh) for item in cmd.files]
+    return submission.submission_id, [(f, _sign(f, deps)) for f in in_order]
+
+
+def _open(link: CitizenLink, deps: Deps) -> Submission:
+    submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, link_id=link.link_id,
+                            case_ref=link.case_ref, created_at=deps.clock.now())
+    try:
+        deps.submissions.open_submission(submission)
+        return submission
+    except Conflict:  # opened by a parallel request from the same page: use theirs
+        stored = deps.submissions.get_submission(link.agency_id, link.link_id)
+        if stored is None:
+            raise
+        return stored
+
+
+def _sign(file: EvidenceFile, deps: Deps) -> PresignedPost:
+    return deps.blobs.presign_upload(file.key, content_type=file.content_type, size=file.size,
+                                     expires_in=links.UPLOAD_URL_TTL, now=deps.clock.now())
+
+
+def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
+    """Close the session. Allowed a little past expiry: uploads signed before it may still land."""
+    link, submission = resolve(token, deps=deps)
+    now = deps.clock.now()
+    if submission is None or not submission.files:
+        links.ensure_usable(link, submission, now)
+        raise InvalidInput("No files were sent through this link yet.", code="nothing_uploaded")
+    if submission.status is SubmissionStatus.SUBMITTED:
+        raise Gone("These files were already sent.", code="link_used")
+    if now >= link.expires_at + links.UPLOAD_URL_TTL:
+        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    deps.submissions.mark_submitted(link.agency_id, submission.submission_id, now)
+    deps.audit.append(link.agency_id, at=now, actor="citizen", action="submission.completed",
+                      target=f"submission:{submission.submission_id}",
+                      details={"files": len(submission.files), "case_ref": submission.case_ref})
+    return submission.model_copy(update={"status": SubmissionStatus.SUBMITTED, "submitted_at": now})

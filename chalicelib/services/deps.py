@@ -1,0 +1,29 @@
+"""What a use case may touch. bootstrap.py fills it with AWS adapters, tests with fakes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.ports import (
+    AgencyRepository,
+    AuditLog,
+    BlobStore,
+    Clock,
+    EmailSender,
+    LinkRepository,
+    SmsSender,
+    SubmissionRepository,
+)
+
+
+@dataclass(frozen=True)
+class Deps:
+    clock: Clock
+    agencies: AgencyRepository
+    links: LinkRepository
+    submissions: SubmissionRepository
+    audit: AuditLog
+    blobs: BlobStore
+    sms: SmsSender
+    email: EmailSender
+    link_base: str
+    max_upload_bytes: int

@@ -1,0 +1,32 @@
+"""The agency's view of what citizens sent."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import links
+from ..domain.errors import NotFound
+from ..domain.models import Page, Principal, Submission
+from .deps import Deps
+
+MAX_PAGE = 100
+
+
+def list_submissions(principal: Principal, *, case_ref: str | None, limit: int, cursor: str | None,
+                     deps: Deps) -> Page:
+    return deps.submissions.list_submissions(principal.agency_id, case_ref=case_ref,
+                                             limit=max(1, min(limit, MAX_PAGE)), cursor=cursor)
+
+
+def view_submission(principal: Principal, submission_id: str, *, deps: Deps) -> tuple[Submission, dict[str, Any]]:
+    """The submission with a short-lived download URL per stored file; the view is audited."""
+    submission = deps.submissions.get_submission(principal.agency_id, submission_id)
+    if submission is None:
+        raise NotFound("No such submission.", code="submission_not_found")
+    urls = {
+        f.file_id: deps.blobs.presign_download(f.key, filename=f.name, expires_in=links.DOWNLOAD_URL_TTL)
+        for f in submission.files.values() if f.sha256
+    }
+    deps.audit.append(principal.agency_id, at=deps.clock.now(), actor=principal.actor,
+                      action="submission.viewed", target=f"submission:{submission_id}",
+                      details={"download_urls": len(urls)})
+    return submission, {"download_urls": urls, "expires_in": int(links.DOWNLOAD_URL_TTL.total_seconds())}

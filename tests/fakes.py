@@ -1,0 +1,212 @@
+"""In-memory implementations of the ports: real classes whose state tests can assert on.
+They follow the same contract as the DynamoDB/S3 adapters (tests/integration runs both)."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.domain import audit
+from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
+from chalicelib.domain.models import (
+    Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, FileStatus, Page, Submission, SubmissionStatus,
+)
+from chalicelib.domain.ports import ObjectInfo, PresignedPost
+from chalicelib.services.deps import Deps
+
+START = datetime(2020, 4, 1, 9, 0, tzinfo=timezone.utc)
+
+
+class FixedClock:
+    def __init__(self, at: datetime = START) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+class MemoryAgencies:
+    def __init__(self) -> None:
+        self.agencies: dict[str, Agency] = {}
+        self.keys: dict[str, ApiKey] = {}
+
+    def create_agency(self, agency: Agency) -> None:
+        if agency.agency_id in self.agencies:
+            raise Conflict("That agency already exists.")
+        self.agencies[agency.agency_id] = agency
+
+    def save_agency(self, agency: Agency) -> None:
+        if agency.agency_id not in self.agencies:
+            raise Conflict("No such agency.")
+        self.agencies[agency.agency_id] = agency
+
+    def get_agency(self, agency_id: str) -> Agency | None:
+        return self.agencies.get(agency_id)
+
+    def create_key(self, key: ApiKey) -> None:
+        if key.key_hash in self.keys:
+            raise Conflict("That key already exists.")
+        self.keys[key.key_hash] = key
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        return self.keys.get(key_hash)
+
+
+class MemoryLinks:
+    def __init__(self) -> None:
+        self.links: dict[tuple[str, str], CitizenLink] = {}
+        self.tokens: dict[str, tuple[str, str]] = {}
+
+    def create_link(self, link: CitizenLink, token_hash: str) -> None:
+        if token_hash in self.tokens or (link.agency_id, link.link_id) in self.links:
+            raise Conflict("That link already exists.")
+        self.links[(link.agency_id, link.link_id)] = link.model_copy(deep=True)
+        self.tokens[token_hash] = (link.agency_id, link.link_id)
+
+    def save_deliveries(self, link: CitizenLink) -> None:
+        self.links[(link.agency_id, link.link_id)].deliveries = list(link.deliveries)
+
+    def link_by_token_hash(self, token_hash: str) -> CitizenLink | None:
+        where = self.tokens.get(token_hash)
+        return self.get_link(*where) if where else None
+
+    def get_link(self, agency_id: str, link_id: str) -> CitizenLink | None:
+        found = self.links.get((agency_id, link_id))
+        return found.model_copy(deep=True) if found else None
+
+
+class MemorySubmissions:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Submission] = {}
+
+    def get_submission(self, agency_id: str, submission_id: str) -> Submission | None:
+        found = self.items.get((agency_id, submission_id))
+        return found.model_copy(deep=True) if found else None
+
+    def open_submission(self, submission: Submission) -> None:
+        if (submission.agency_id, submission.submission_id) in self.items:
+            raise Conflict("This submission is already open.")
+        self.items[(submission.agency_id, submission.submission_id)] = submission.model_copy(deep=True)
+
+    def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
+        stored = self.items[(submission.agency_id, submission.submission_id)]
+        if stored.version != submission.version or stored.status is not SubmissionStatus.OPEN:
+            raise Conflict("The files changed meanwhile; send the request again.", code="concurrent_change")
+        stored.files.update({f.file_id: f for f in files})
+        stored.version += 1
+
+    def mark_submitted(self, agency_id: str, submission_id: str, at: datetime) -> None:
+        stored = self.items[(agency_id, submission_id)]
+        if stored.status is not SubmissionStatus.OPEN:
+            raise Conflict("These files were already sent.", code="link_used")
+        stored.status, stored.submitted_at = SubmissionStatus.SUBMITTED, at
+        stored.version += 1
+
+    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
+        stored = self.items.get((agency_id, submission_id))
+        current = stored.files.get(file.file_id) if stored else None
+        if stored is None or current is None or current.status is not FileStatus.AWAITING_UPLOAD:
+            return False
+        stored.files[file.file_id] = file
+        return True
+
+    def list_submissions(self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None) -> Page:
+        mine = sorted((s for (a, _), s in self.items.items()
+                       if a == agency_id and (case_ref is None or s.case_ref == case_ref)),
+                      key=lambda s: s.submission_id, reverse=True)
+        if cursor:
+            if not any(s.submission_id == cursor for s in mine):
+                raise InvalidInput("The page cursor is not valid.", code="bad_cursor")
+            mine = [s for s in mine if s.submission_id < cursor]
+        page = mine[:limit]
+        more = len(mine) > limit
+        return Page(items=[s.model_copy(deep=True) for s in page], next_cursor=page[-1].submission_id if more else None)
+
+
+class MemoryAuditLog:
+    def __init__(self) -> None:
+        self.chains: dict[str, list[AuditEntry]] = {}
+
+    def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
+               outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
+        chain = self.chains.setdefault(agency_id, [])
+        prev = (chain[-1].seq, chain[-1].hash) if chain else None
+        entry = audit.next_entry(agency_id=agency_id, prev=prev, at=at, actor=actor, action=action,
+                                 target=target, outcome=outcome, details=details)
+        chain.append(entry)
+        return entry
+
+    def entries(self, agency_id: str) -> Iterator[AuditEntry]:
+        yield from self.chains.get(agency_id, [])
+
+    def actions(self, agency_id: str) -> list[str]:
+        return [e.action for e in self.chains.get(agency_id, [])]
+
+
+class MemoryBlobs:
+    """Objects in a dict. `put` stands in for the browser's POST to S3."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.signed: list[dict[str, Any]] = []
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.objects[key] = (data, content_type)
+
+    def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
+                       now: datetime) -> PresignedPost:
+        self.signed.append({"key": key, "content_type": content_type, "size": size})
+        return PresignedPost(url="https://uploads.example/", fields={"key": key, "Content-Type": content_type},
+                             expires_at=now + expires_in)
+
+    def presign_download(self, key: str, *, filename: str, expires_in: timedelta) -> str:
+        return f"https://downloads.example/{key}?expires={int(expires_in.total_seconds())}"
+
+    def head(self, key: str) -> ObjectInfo | None:
+        if key not in self.objects:
+            return None
+        data, content_type = self.objects[key]
+        return ObjectInfo(size=len(data), etag=hashlib.md5(data).hexdigest(), content_type=content_type)
+
+    def read_head(self, key: str, length: int) -> bytes:
+        return self.objects[key][0][:length]
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        data = self.objects[key][0]
+        for start in range(0, len(data), 4096):
+            yield data[start:start + 4096]
+
+
+class RecordingSms:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def send_sms(self, phone: str, text: str) -> str:
+        if self.fail:
+            raise DeliveryFailed("SMS not sent: the number has opted out")
+        self.sent.append((phone, text))
+        return f"sms-{len(self.sent)}"
+
+
+class RecordingEmail:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send_email(self, to: str, subject: str, text: str) -> str:
+        self.sent.append((to, subject, text))
+        return f"email-{len(self.sent)}"
+
+
+def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
+    parts: dict[str, Any] = dict(
+        clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(),
+        submissions=MemorySubmissions(), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
+        email=RecordingEmail(), link_base="https://evidence.example/api", max_upload_bytes=100 * 1024 * 1024,
+    )
+    parts.update(overrides)
+    return Deps(**parts)
