@@ -2,6 +2,7 @@
 shapes the response; the rules live in chalicelib/domain, the use cases in chalicelib/services."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from chalice import AuthResponse, Chalice, Response
@@ -21,7 +22,8 @@ app = Chalice(app_name="citizen-evidence")
 
 @app.middleware("http")
 def observe(event: Any, get_response: Any) -> Response:
-    bind_request(event.context.get("requestId", ""), method=event.method, path=event.context.get("resourcePath", ""))
+    request_id = event.context.get("requestId") or str(uuid.uuid4())  # chalice local sends none
+    bind_request(request_id, method=event.method, path=event.context.get("resourcePath", ""))
     response = get_response(event)
     logger.info("request done", extra={"status": response.status_code})
     if metrics.metric_set:
@@ -41,6 +43,15 @@ def caller() -> Principal:
     return Principal.model_validate(app.current_request.context["authorizer"])
 
 
+def page_base() -> str:
+    """Base URL of the citizen pages: configured, or this API's own address and stage."""
+    configured = bootstrap.settings().public_base_url
+    if configured:
+        return configured
+    request = app.current_request
+    return f"https://{request.headers['host']}/{request.context.get('stage', 'api')}"
+
+
 def body() -> bytes | None:
     return app.current_request.raw_body  # type: ignore[no-any-return]
 
@@ -50,7 +61,8 @@ def body() -> bytes | None:
 @app.route("/agency/citizen-links", methods=["POST"], authorizer=agency_key)
 @handled
 def create_citizen_link() -> Response:
-    link, url = citizen_links.send_citizen_link(caller(), parse(CreateCitizenLink, body()), deps=bootstrap.deps())
+    link, url = citizen_links.send_citizen_link(caller(), parse(CreateCitizenLink, body()), page_base=page_base(),
+                                               deps=bootstrap.deps())
     metrics.add_metric(name="CitizenLinkCreated", unit="Count", value=1)
     return json_response({**link_view(link), "url": url}, status=201)
 

@@ -45,7 +45,7 @@ def _aws_deps() -> Deps:
         clock=SystemClock(), agencies=DynamoAgencies(db, cfg.table_name), links=DynamoLinks(db, cfg.table_name),
         submissions=DynamoSubmissions(db, cfg.table_name), audit=DynamoAuditLog(db, cfg.audit_table_name),
         blobs=S3BlobStore(client("s3"), cfg.evidence_bucket), sms=SnsSms(client("sns")),
-        email=SesEmail(client("ses"), cfg.email_sender), link_base=cfg.link_base,
+        email=SesEmail(client("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,
     )
 

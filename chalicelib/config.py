@@ -21,7 +21,8 @@ class Settings(BaseModel):
     audit_table_name: str = Field(alias="AUDIT_TABLE_NAME")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     evidence_bucket: str = Field(alias="EVIDENCE_BUCKET")
-    public_base_url: str = Field(alias="PUBLIC_BASE_URL", pattern=r"^https?://")
+    # Where citizen links point. Unset on API Gateway: the link is built from the request's host and stage.
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     email_sender: str = Field(alias="EMAIL_SENDER")
     # A single presigned POST can carry at most 5 GB; larger video needs multipart (portals).
     max_upload_bytes: int = Field(default=4 * GIB, alias="MAX_UPLOAD_BYTES", gt=0, le=5 * 10**9)
@@ -32,10 +33,6 @@ class Settings(BaseModel):
         if self.stage == "local" and not self.aws_endpoint_url:
             raise ValueError("APP_STAGE=local needs AWS_ENDPOINT_URL (start the stack with `./dev start`)")
         return self
-
-    @property
-    def link_base(self) -> str:
-        return self.public_base_url.rstrip("/")
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -206,7 +206,7 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(),
         submissions=MemorySubmissions(), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
-        email=RecordingEmail(), link_base="https://evidence.example/api", max_upload_bytes=100 * 1024 * 1024,
+        email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )
     parts.update(overrides)
     return Deps(**parts)

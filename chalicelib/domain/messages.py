@@ -1,10 +1,11 @@
-"""Texts sent to citizens, per language. Kept short: an SMS segment is 160 GSM characters."""
+"""Texts sent to citizens, per language. Short, and without the case reference: a text message
+can be read by whoever holds the phone."""
 from __future__ import annotations
 
 _SMS = {
-    "en": "{agency} asks you to share photos or videos for case {case}. Upload here: {url} (expires {expires})",
-    "es": "{agency} le pide compartir fotos o videos del caso {case}. Suba aquí: {url} (vence {expires})",
-    "fr": "{agency} vous demande de partager photos ou vidéos pour le dossier {case}. Envoyez-les ici : {url} (expire le {expires})",
+    "en": "{agency}: please upload your photos or videos here: {url} (link expires {expires})",
+    "es": "{agency}: suba sus fotos o videos aquí: {url} (el enlace vence {expires})",
+    "fr": "{agency} : envoyez vos photos ou vidéos ici : {url} (le lien expire le {expires})",
 }
 _SUBJECT = {
     "en": "{agency}: please share your photos or videos",
@@ -18,14 +19,14 @@ _EMAIL_EXTRA = {
 }
 
 
-def sms_text(language: str, *, agency: str, case: str, url: str, expires: str) -> str:
-    return _SMS[language].format(agency=agency, case=case, url=url, expires=expires)
+def sms_text(language: str, *, agency: str, url: str, expires: str) -> str:
+    return _SMS[language].format(agency=agency, url=url, expires=expires)
 
 
 def email_subject(language: str, *, agency: str) -> str:
     return _SUBJECT[language].format(agency=agency)
 
 
-def email_text(language: str, *, agency: str, case: str, url: str, expires: str, note: str | None) -> str:
-    body = sms_text(language, agency=agency, case=case, url=url, expires=expires)
+def email_text(language: str, *, agency: str, url: str, expires: str, note: str | None) -> str:
+    body = sms_text(language, agency=agency, url=url, expires=expires)
     return body + ("\n\n" + _EMAIL_EXTRA[language].format(note=note) if note else "")

@@ -11,7 +11,9 @@ from .agencies import agency_of
 from .deps import Deps
 
 
-def send_citizen_link(principal: Principal, cmd: CreateCitizenLink, *, deps: Deps) -> tuple[CitizenLink, str]:
+def send_citizen_link(
+    principal: Principal, cmd: CreateCitizenLink, *, page_base: str, deps: Deps
+) -> tuple[CitizenLink, str]:
     """Create the link, store only its token's hash, deliver it; returns the link and its URL.
     A failed delivery does not undo the link: the officer sees the status and can read the URL out."""
     agency = agency_of(principal, deps=deps)
@@ -25,7 +27,7 @@ def send_citizen_link(principal: Principal, cmd: CreateCitizenLink, *, deps: Dep
         phone_masked=links.mask_phone(cmd.phone) if cmd.phone else None,
         email_masked=links.mask_email(cmd.email) if cmd.email else None,
     )
-    url = f"{deps.link_base}/c/{token}"
+    url = f"{page_base.rstrip('/')}/c/{token}"
     deps.links.create_link(link, ids.digest(token))  # before sending: never text a dead link
     link.deliveries = _deliver(agency, link, cmd, url, deps)
     deps.links.save_deliveries(link)
@@ -38,7 +40,7 @@ def send_citizen_link(principal: Principal, cmd: CreateCitizenLink, *, deps: Dep
 
 def _deliver(agency: Agency, link: CitizenLink, cmd: CreateCitizenLink, url: str, deps: Deps) -> list[Delivery]:
     expires = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    text = dict(agency=agency.name, case=link.case_ref, url=url, expires=expires)
+    text = dict(agency=agency.name, url=url, expires=expires)
     sends: list[tuple[str, Callable[[], str]]] = []
     if cmd.phone:
         phone = cmd.phone

@@ -25,5 +25,4 @@ class Deps:
     blobs: BlobStore
     sms: SmsSender
     email: EmailSender
-    link_base: str
     max_upload_bytes: int

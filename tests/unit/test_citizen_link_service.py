@@ -19,7 +19,7 @@ MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 300
 
 def send(officer, deps, **fields):
     cmd = CreateCitizenLink(**({"case_ref": "CASE-1", "phone": "+15555550123"} | fields))
-    link, url = citizen_links.send_citizen_link(officer, cmd, deps=deps)
+    link, url = citizen_links.send_citizen_link(officer, cmd, page_base="https://evidence.example/api", deps=deps)
     return link, url.rsplit("/", 1)[-1]
 
 
