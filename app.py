@@ -107,6 +107,7 @@ def update_settings() -> Response:
 # --- citizen page and API (the token is the only credential) -------------------------------
 
 @app.route("/c/{token}", methods=["GET"])
+@handled
 def citizen_page(token: str) -> Response:
     problem, language = citizen_uploads.page_state(token, deps=bootstrap.deps())
     headers = pages.security_headers(bootstrap.upload_origin())
@@ -165,7 +166,7 @@ def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
         return {"outcome": "ignored"}
     from chalicelib.idempotency import once
 
-    result = once(_ingest)(data=created)
+    result = once(_ingest, created, event.context)
     metrics.add_metric(name=f"Upload_{result['outcome']}", unit="Count", value=1)
     metrics.flush_metrics()
     return result

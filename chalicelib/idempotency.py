@@ -2,28 +2,38 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from . import bootstrap
 
+Work = Callable[[dict[str, Any]], dict[str, Any]]
 
-@cache
-def once(func: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Wrap func(data) so that the same data within a week runs it once and replays its result.
-    Callers put what names the work (e.g. bucket, key, etag) in data; it is the idempotency key."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+
+@lru_cache(maxsize=1)
+def _config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(expires_after_seconds=7 * 86400)
+
+
+@lru_cache(maxsize=None)
+def _wrapped(func: Work) -> Callable[..., dict[str, Any]]:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     store = DynamoDBPersistenceLayer(table_name=bootstrap.settings().idempotency_table_name,
                                      boto3_client=bootstrap.client("dynamodb"))
-    config = IdempotencyConfig(expires_after_seconds=7 * 86400)
 
-    @idempotent_function(data_keyword_argument="data", persistence_store=store, config=config)
+    @idempotent_function(data_keyword_argument="data", persistence_store=store, config=_config())
     def run(data: dict[str, Any]) -> dict[str, Any]:
         return func(data)
 
     return run
+
+
+def once(func: Work, data: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+    """Run func(data) once per distinct data within a week; a repeat replays the stored result.
+    Callers put what names the work (bucket, key, etag) in data: it is the idempotency key."""
+    if lambda_context is not None:  # lets Powertools expire an in-progress record with the invocation
+        _config().register_lambda_context(lambda_context)
+    return _wrapped(func)(data=data)

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION, ACCOUNT = "us-east-1", "123456789012"
 STACK_NAME = "citizen-evidence-local"
 EVENTS_QUEUE = "citizen-evidence-local-upload-events"
+CLI_ENV = ROOT / ".local" / "stack.env"
 T = TypeVar("T")
 
 
@@ -153,7 +154,7 @@ class LocalStack:
         app = importlib.import_module("app")
         for message in messages:
             try:
-                result = app.ingest_upload(json.loads(message["Body"]), None)
+                result = app.ingest_upload(json.loads(message["Body"]), _LambdaContext())
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
                 self.log(f"event            upload {result.get('outcome')}")
             except Exception:  # left on the queue: redelivered after its visibility timeout, as in AWS
@@ -245,6 +246,19 @@ class LocalStack:
             seen_sms, seen_mail = len(sms), len(mail)
 
 
+class _LambdaContext:
+    """The part of Lambda's context object the handlers use."""
+
+    function_name = "ingest_upload"
+    aws_request_id = "local"
+
+    def __init__(self, budget_ms: int = 900_000) -> None:
+        self._deadline = time.monotonic() + budget_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
 def _client(service: str) -> Any:
     import boto3
 
@@ -259,6 +273,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     stack = LocalStack(moto_port=args.moto_port, api_port=args.api_port).start()
     stack._spawn(stack.echo_outbox)
+    _write_env_for_cli(stack)
     _banner(stack)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -267,7 +282,16 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     print("\nstopping...")
+    CLI_ENV.unlink(missing_ok=True)
     stack.stop()
+
+
+def _write_env_for_cli(stack: LocalStack) -> None:
+    """`./dev cli --stage local` reads where the running stack is from here."""
+    CLI_ENV.parent.mkdir(exist_ok=True)
+    keep = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL", "PUBLIC_BASE_URL")
+    CLI_ENV.write_text("".join(f"{k}={v}\n" for k, v in stack.env().items() if k in keep))
 
 
 def _banner(stack: LocalStack) -> None:

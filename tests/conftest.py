@@ -1,0 +1,43 @@
+"""One local stack (moto server + provisioned template + chalice local + event pump) shared by the
+integration and e2e tests of a session, on free ports, so it never collides with a `./dev start`
+running beside it. Unit tests never start it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local_stack import LocalStack
+
+LOGS = Path(__file__).resolve().parents[1] / ".local"
+
+
+class Stack:
+    def __init__(self, local: LocalStack) -> None:
+        assert local.seed
+        self.local = local
+        self.api_url = local.api_url
+        self.officer_key = local.seed.officer_key
+        self.admin_key = local.seed.admin_key
+        self.agency_id = local.seed.agency_id
+        self.sms_messages = local.sms_messages
+        self.emails = local.emails
+        self.wait_for = local.wait_for
+
+    def agency(self, key: str | None = None) -> requests.Session:
+        """An HTTP session that calls the API as an agency user."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {key or self.officer_key}"
+        return session
+
+
+@pytest.fixture(scope="session")
+def stack():
+    LOGS.mkdir(exist_ok=True)
+    local = LocalStack(log=lambda line: None, chalice_log=LOGS / "e2e-chalice.log")
+    local.start()
+    try:
+        yield Stack(local)
+    finally:
+        local.stop()

@@ -1,0 +1,197 @@
+"""One contract, two implementations: each repository behaves the same in memory (the fakes the
+unit tests trust) and on DynamoDB (moto server over HTTP, tables from infra/template.yaml)."""
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamo_agencies import DynamoAgencies
+from chalicelib.adapters.dynamo_audit import DynamoAuditLog
+from chalicelib.adapters.dynamo_links import DynamoLinks
+from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
+from chalicelib.domain import audit, ids, links
+from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.models import (
+    Agency, ApiKey, CitizenLink, Delivery, EvidenceFile, FileStatus, Role, Submission, SubmissionStatus,
+)
+from tests.fakes import START, MemoryAgencies, MemoryAuditLog, MemoryLinks, MemorySubmissions
+
+pytestmark = pytest.mark.integration
+
+
+def _dynamo(stack, cls, table_var):
+    return cls(boto3.client("dynamodb"), os.environ[table_var])
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def agencies_repo(request):
+    if request.param == "memory":
+        return MemoryAgencies()
+    return _dynamo(request.getfixturevalue("stack"), DynamoAgencies, "TABLE_NAME")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def links_repo(request):
+    if request.param == "memory":
+        return MemoryLinks()
+    return _dynamo(request.getfixturevalue("stack"), DynamoLinks, "TABLE_NAME")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def submissions_repo(request):
+    if request.param == "memory":
+        return MemorySubmissions()
+    return _dynamo(request.getfixturevalue("stack"), DynamoSubmissions, "TABLE_NAME")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def audit_log(request):
+    if request.param == "memory":
+        return MemoryAuditLog()
+    return _dynamo(request.getfixturevalue("stack"), DynamoAuditLog, "AUDIT_TABLE_NAME")
+
+
+def new_id(offset_minutes: int = 0) -> str:
+    return ids.new_id(START + timedelta(minutes=offset_minutes))
+
+
+def a_link(agency_id: str) -> CitizenLink:
+    return CitizenLink(link_id=new_id(), agency_id=agency_id, case_ref="C-1", language="en", created_by="key:k",
+                       created_at=START, expires_at=START + timedelta(days=3), max_files=50)
+
+
+def a_submission(agency_id: str, case_ref: str = "C-1", minutes: int = 0) -> Submission:
+    sid = new_id(minutes)
+    return Submission(submission_id=sid, agency_id=agency_id, link_id=sid, case_ref=case_ref, created_at=START)
+
+
+def a_file(submission: Submission) -> EvidenceFile:
+    fid = new_id()
+    return EvidenceFile(file_id=fid, name="a.jpg", size=10, content_type="image/jpeg", declared_at=START,
+                        key=links.object_key(submission.agency_id, submission.case_ref, submission.submission_id, fid))
+
+
+def test_agencies_and_keys_round_trip_and_are_created_once(agencies_repo):
+    agency = Agency(agency_id=new_id(), name="PD", created_at=START)
+    agencies_repo.create_agency(agency)
+    with pytest.raises(Conflict):
+        agencies_repo.create_agency(agency)
+    assert agencies_repo.get_agency(agency.agency_id) == agency
+    agencies_repo.save_agency(agency.model_copy(update={"link_ttl_hours": 5}))
+    assert agencies_repo.get_agency(agency.agency_id).link_ttl_hours == 5
+    with pytest.raises(Conflict):
+        agencies_repo.save_agency(agency.model_copy(update={"agency_id": new_id()}))
+    key = ApiKey(key_id=new_id(), key_hash=ids.digest(new_id()), agency_id=agency.agency_id, role=Role.OFFICER,
+                 label="x", created_at=START)
+    agencies_repo.create_key(key)
+    assert agencies_repo.key_by_hash(key.key_hash) == key
+    assert agencies_repo.key_by_hash(ids.digest("nope")) is None
+
+
+def test_links_are_found_by_token_hash_and_scoped_to_their_agency(links_repo):
+    link = a_link(new_id())
+    token_hash = ids.digest(ids.new_token())
+    links_repo.create_link(link, token_hash)
+    assert links_repo.link_by_token_hash(token_hash) == link
+    assert links_repo.get_link(link.agency_id, link.link_id) == link
+    assert links_repo.get_link(new_id(), link.link_id) is None
+    assert links_repo.link_by_token_hash(ids.digest("other")) is None
+    with pytest.raises(Conflict):
+        links_repo.create_link(link.model_copy(update={"link_id": new_id()}), token_hash)
+    link.deliveries = [Delivery(channel="sms", status="sent", detail="m-1")]
+    links_repo.save_deliveries(link)
+    assert links_repo.get_link(link.agency_id, link.link_id).deliveries == link.deliveries
+
+
+def test_a_submission_opens_once_and_takes_files_only_at_the_version_it_was_read(submissions_repo):
+    submission = a_submission(new_id())
+    submissions_repo.open_submission(submission)
+    with pytest.raises(Conflict):
+        submissions_repo.open_submission(submission)
+    first = a_file(submission)
+    submissions_repo.add_files(submission, [first])
+    with pytest.raises(Conflict):  # stale: version 0 was read, the stored one is 1
+        submissions_repo.add_files(submission, [a_file(submission)])
+    current = submissions_repo.get_submission(submission.agency_id, submission.submission_id)
+    assert list(current.files) == [first.file_id] and current.version == 1
+    submissions_repo.add_files(current, [a_file(current), a_file(current)])
+    assert len(submissions_repo.get_submission(submission.agency_id, submission.submission_id).files) == 3
+
+
+def test_a_submitted_submission_takes_no_more_files_and_submits_once(submissions_repo):
+    submission = a_submission(new_id())
+    submissions_repo.open_submission(submission)
+    submissions_repo.mark_submitted(submission.agency_id, submission.submission_id, START)
+    with pytest.raises(Conflict):
+        submissions_repo.mark_submitted(submission.agency_id, submission.submission_id, START)
+    stored = submissions_repo.get_submission(submission.agency_id, submission.submission_id)
+    assert stored.status is SubmissionStatus.SUBMITTED and stored.submitted_at == START
+    with pytest.raises(Conflict):
+        submissions_repo.add_files(stored, [a_file(stored)])
+
+
+def test_a_file_check_is_recorded_once(submissions_repo):
+    submission = a_submission(new_id())
+    submissions_repo.open_submission(submission)
+    file = a_file(submission)
+    submissions_repo.add_files(submission, [file])
+    checked = file.model_copy(update={"status": FileStatus.VERIFIED, "sha256": "ab" * 32, "checked_at": START})
+    assert submissions_repo.record_check(submission.agency_id, submission.submission_id, checked) is True
+    again = checked.model_copy(update={"sha256": "cd" * 32})
+    assert submissions_repo.record_check(submission.agency_id, submission.submission_id, again) is False
+    stored = submissions_repo.get_submission(submission.agency_id, submission.submission_id)
+    assert stored.files[file.file_id].sha256 == "ab" * 32
+    unknown = a_file(submission)
+    assert submissions_repo.record_check(submission.agency_id, submission.submission_id, unknown) is False
+
+
+def test_listing_is_newest_first_paginated_filtered_by_case_and_per_agency(submissions_repo):
+    agency_id = new_id()
+    made = [a_submission(agency_id, case_ref="A" if i % 2 else "B", minutes=i) for i in range(5)]
+    for submission in made:
+        submissions_repo.open_submission(submission)
+    submissions_repo.open_submission(a_submission(new_id(), minutes=9))  # another agency's
+    seen, cursor = [], None
+    while True:
+        page = submissions_repo.list_submissions(agency_id, case_ref=None, limit=2, cursor=cursor)
+        seen += [s.submission_id for s in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == [s.submission_id for s in reversed(made)]
+    only_a = submissions_repo.list_submissions(agency_id, case_ref="A", limit=10, cursor=None)
+    assert [s.submission_id for s in only_a.items] == [made[3].submission_id, made[1].submission_id]
+    with pytest.raises(InvalidInput):
+        submissions_repo.list_submissions(agency_id, case_ref=None, limit=2, cursor="garbage!")
+
+
+def test_the_audit_log_chains_entries_per_agency(audit_log):
+    agency_id = new_id()
+    for n in range(3):
+        audit_log.append(agency_id, at=START, actor="key:k", action=f"thing.{n}", target="x", details={"n": n})
+    entries = list(audit_log.entries(agency_id))
+    assert [e.seq for e in entries] == [1, 2, 3] and audit.verify_chain(entries) == []
+    assert entries[2].details == {"n": 2}
+    assert list(audit_log.entries(new_id())) == []
+
+
+def test_concurrent_audit_appends_never_fork_the_chain(stack):
+    log = DynamoAuditLog(boto3.client("dynamodb"), os.environ["AUDIT_TABLE_NAME"])
+    agency_id = new_id()
+
+    def write(worker: int) -> None:
+        own = DynamoAuditLog(boto3.session.Session().client("dynamodb"), os.environ["AUDIT_TABLE_NAME"])
+        for n in range(5):
+            own.append(agency_id, at=START, actor=f"w{worker}", action="x", target=str(n))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = list(log.entries(agency_id))
+    assert len(entries) == 20 and audit.verify_chain(entries) == []
