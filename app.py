@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Response
-from chalice.app import CloudWatchEvent
+from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Request, Response
 
 from chalicelib import bootstrap, pages
 from chalicelib.domain.commands import CompleteSubmission, CreateCitizenLink, RequestUploads, UpdateAgencySettings
@@ -24,7 +23,7 @@ app = Chalice(app_name="citizen-evidence")
 def observe(event: Any, get_response: Any) -> Response:
     request_id = event.context.get("requestId") or str(uuid.uuid4())  # chalice local sends none
     bind_request(request_id, method=event.method, path=event.context.get("resourcePath", ""))
-    response = get_response(event)
+    response: Response = get_response(event)
     logger.info("request done", extra={"status": response.status_code})
     if metrics.metric_set:
         metrics.flush_metrics()
@@ -39,8 +38,14 @@ def agency_key(auth_request: Any) -> AuthResponse:
     return AuthResponse(routes=["*"], principal_id=principal.key_id, context=principal.model_dump(mode="json"))
 
 
+def request() -> Request:
+    current = app.current_request
+    assert current is not None, "only called while handling a request"
+    return current
+
+
 def caller() -> Principal:
-    return Principal.model_validate(app.current_request.context["authorizer"])
+    return Principal.model_validate(request().context["authorizer"])
 
 
 def page_base() -> str:
@@ -48,12 +53,13 @@ def page_base() -> str:
     configured = bootstrap.settings().public_base_url
     if configured:
         return configured
-    request = app.current_request
-    return f"https://{request.headers['host']}/{request.context.get('stage', 'api')}"
+    current = request()
+    return f"https://{current.headers['host']}/{current.context.get('stage', 'api')}"
 
 
-def body() -> bytes | None:
-    return app.current_request.raw_body  # type: ignore[no-any-return]
+def body() -> bytes:
+    raw = request().raw_body
+    return raw.encode() if isinstance(raw, str) else bytes(raw or b"")
 
 
 # --- agency API ---------------------------------------------------------------------------
@@ -76,7 +82,7 @@ def get_citizen_link(link_id: str) -> Response:
 @app.route("/agency/submissions", methods=["GET"], authorizer=agency_key)
 @handled
 def list_submissions() -> Response:
-    params = app.current_request.query_params or {}
+    params = dict(request().query_params or {})
     page = submissions.list_submissions(caller(), case_ref=params.get("case"), limit=int_param(params, "limit", 25),
                                         cursor=params.get("next"), deps=bootstrap.deps())
     return json_response({"items": [submission_view(s) for s in page.items], "next": page.next_cursor})
@@ -151,7 +157,7 @@ def static_asset(name: str) -> Response:
 
 
 def _browser_language() -> str:
-    accepted = (app.current_request.headers.get("accept-language") or "en")[:2].lower()
+    accepted = (request().headers.get("accept-language") or "en")[:2].lower()
     return accepted if accepted in ("en", "es", "fr") else "en"
 
 

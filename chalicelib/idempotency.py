@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from . import bootstrap
@@ -17,18 +17,19 @@ def _config() -> Any:
     return IdempotencyConfig(expires_after_seconds=7 * 86400)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wrapped(func: Work) -> Callable[..., dict[str, Any]]:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     store = DynamoDBPersistenceLayer(table_name=bootstrap.settings().idempotency_table_name,
                                      boto3_client=bootstrap.client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="data", persistence_store=store, config=_config())
     def run(data: dict[str, Any]) -> dict[str, Any]:
         return func(data)
 
-    return run
+    guarded: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="data", persistence_store=store, config=_config())(run)
+    return guarded
 
 
 def once(func: Work, data: dict[str, Any], lambda_context: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ ASSETS = {
 _ERROR_STATUS = {"link_not_found": 404, "link_expired": 410, "link_used": 410}
 
 
-def security_headers(upload_origin: str) -> dict[str, str]:
+def security_headers(upload_origin: str) -> dict[str, str | list[str]]:
     csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
            f"media-src 'self' blob:; connect-src 'self' {upload_origin}; form-action 'none'; "
            "frame-ancestors 'none'; base-uri 'none'")

@@ -60,4 +60,5 @@ def _check_names_match_app_config(outputs: dict[str, str]) -> None:
     expected[os.environ["EVIDENCE_BUCKET"]] = "EvidenceBucket"
     for name, logical in expected.items():
         if outputs.get(logical) != name:
-            raise RuntimeError(f"{logical} is {outputs.get(logical)!r} in the stack but {name!r} in .chalice/config.json")
+            raise RuntimeError(
+                f"{logical} is {outputs.get(logical)!r} in the stack but {name!r} in .chalice/config.json")

@@ -41,7 +41,8 @@ def bucket_fixers(s3: Any, bucket: str, props: dict[str, Any], policy: dict[str,
     return [
         Fixer("bucket encryption (KMS, bucket key)",
               lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption),
-              lambda: get("get_bucket_encryption", "ServerSideEncryptionConfiguration")()["Rules"][0] == encryption["Rules"][0]),
+              lambda: get("get_bucket_encryption", "ServerSideEncryptionConfiguration")()["Rules"][0]
+              == encryption["Rules"][0]),
         Fixer("public access block",
               lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block),
               lambda: get("get_public_access_block", "PublicAccessBlockConfiguration")() == block),

@@ -10,7 +10,15 @@ from typing import Any
 from chalicelib.domain import audit
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
-    Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, FileStatus, Page, Submission, SubmissionStatus,
+    Agency,
+    ApiKey,
+    AuditEntry,
+    CitizenLink,
+    EvidenceFile,
+    FileStatus,
+    Page,
+    Submission,
+    SubmissionStatus,
 )
 from chalicelib.domain.ports import ObjectInfo, PresignedPost
 from chalicelib.services.deps import Deps

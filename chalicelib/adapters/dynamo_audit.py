@@ -4,6 +4,8 @@ one transaction conditioned on the head it read, so concurrent writers cannot fo
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,7 @@ from ..domain.models import AuditEntry
 from .dynamo_codec import conflicts_as, from_item, to_item, value
 
 HEAD = 0
-ATTEMPTS = 8
+ATTEMPTS = 12
 
 
 class DynamoAuditLog:
@@ -23,15 +25,15 @@ class DynamoAuditLog:
 
     def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
                outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             head = self._head(agency_id)
             entry = audit.next_entry(agency_id=agency_id, prev=head, at=at, actor=actor, action=action,
                                      target=target, outcome=outcome, details=details)
             try:
                 self._write(entry, head)
                 return entry
-            except Conflict:
-                continue  # another writer appended first: chain onto theirs
+            except Conflict:  # another writer appended first: back off, then chain onto theirs
+                time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))  # noqa: S311 - jitter only
         raise Conflict("The audit log is busy; try again.", code="audit_contention")
 
     def entries(self, agency_id: str) -> Iterator[AuditEntry]:
@@ -61,10 +63,12 @@ class DynamoAuditLog:
         data = {**entry.model_dump(mode="json"), "details": json.dumps(entry.details, sort_keys=True, default=str)}
         head_put: dict[str, Any] = {
             "TableName": self._table,
-            "Item": to_item({"agency_id": entry.agency_id, "seq": HEAD, "last_seq": entry.seq, "last_hash": entry.hash}),
+            "Item": to_item({"agency_id": entry.agency_id, "seq": HEAD,
+                             "last_seq": entry.seq, "last_hash": entry.hash}),
         }
         if head:
-            head_put |= {"ConditionExpression": "last_seq = :prev", "ExpressionAttributeValues": {":prev": value(head[0])}}
+            head_put |= {"ConditionExpression": "last_seq = :prev",
+                         "ExpressionAttributeValues": {":prev": value(head[0])}}
         else:
             head_put["ConditionExpression"] = "attribute_not_exists(agency_id)"
         with conflicts_as("audit head moved"):

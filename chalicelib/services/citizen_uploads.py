@@ -48,7 +48,9 @@ def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
     }
 
 
-def request_uploads(token: str, cmd: RequestUploads, *, deps: Deps) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
+def request_uploads(
+    token: str, cmd: RequestUploads, *, deps: Deps
+) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
     """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
     link, submission = resolve(token, deps=deps)
     now = deps.clock.now()

@@ -37,11 +37,13 @@ def test_officer_link_sms_upload_and_agency_listing_end_to_end(stack):
 
     page = requests.get(link["url"])
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
-    assert page.headers["Referrer-Policy"] == "no-referrer" and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     session = requests.get(f"{link['url']}/session").json()
     assert session["agency_name"] == "Demo Police Department" and session["max_files"] == 50
 
-    signed = declare(link["url"], {"name": "door.jpg", "size": len(JPEG), "content_type": "image/jpeg", "caption": "front door"},
+    signed = declare(link["url"],
+                     {"name": "door.jpg", "size": len(JPEG), "content_type": "image/jpeg", "caption": "front door"},
                      {"name": "street.mp4", "size": len(MP4), "content_type": "video/mp4"})
     assert signed.status_code == 200, signed.text
     uploads = signed.json()["uploads"]

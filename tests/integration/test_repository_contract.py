@@ -16,7 +16,15 @@ from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.domain import audit, ids, links
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.models import (
-    Agency, ApiKey, CitizenLink, Delivery, EvidenceFile, FileStatus, Role, Submission, SubmissionStatus,
+    Agency,
+    ApiKey,
+    CitizenLink,
+    Delivery,
+    EvidenceFile,
+    FileStatus,
+    Role,
+    Submission,
+    SubmissionStatus,
 )
 from tests.fakes import START, MemoryAgencies, MemoryAuditLog, MemoryLinks, MemorySubmissions
 

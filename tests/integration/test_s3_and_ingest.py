@@ -27,7 +27,8 @@ def blobs(stack):
 def test_a_presigned_post_uploads_and_the_object_reads_back_in_ranges_and_chunks(blobs):
     key = "agencies/test/contract/object"
     now = datetime.now(timezone.utc)
-    post = blobs.presign_upload(key, content_type="image/jpeg", size=len(JPEG), expires_in=timedelta(minutes=15), now=now)
+    post = blobs.presign_upload(key, content_type="image/jpeg", size=len(JPEG),
+                                expires_in=timedelta(minutes=15), now=now)
     assert post.expires_at == now + timedelta(minutes=15)
     uploaded = requests.post(post.url, data=post.fields, files={"file": ("x.jpg", JPEG)})
     assert uploaded.status_code == 201
