@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-
 UPLOAD_EVENT_PATTERN: dict[str, Any] = {"source": ["aws.s3"], "detail-type": ["Object Created"]}
 
 OBJECT_CREATED_DETAIL: dict[str, Any] = {
@@ -30,6 +28,8 @@ OBJECT_CREATED_DETAIL: dict[str, Any] = {
 
 def created_object(detail: dict[str, Any]) -> dict[str, str] | None:
     """(bucket, key, etag) of an Object Created event, or None if it is not one we understand."""
+    import jsonschema  # deferred: only the upload handler needs it, not every API cold start
+
     try:
         jsonschema.validate(detail, OBJECT_CREATED_DETAIL)
     except jsonschema.ValidationError:
