@@ -5,15 +5,32 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Request, Response
+from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Cron, Rate, Request, Response
 
 from chalicelib import bootstrap, pages
-from chalicelib.domain.commands import CompleteSubmission, CreateCitizenLink, RequestUploads, UpdateAgencySettings
-from chalicelib.domain.models import Principal
+from chalicelib.domain.commands import (
+    CompleteSubmission,
+    CreateCitizenLink,
+    PlaceHold,
+    RequestUploads,
+    ReviewSubmission,
+    SetRetentionPolicy,
+    UpdateAgencySettings,
+)
+from chalicelib.domain.models import AuditFilter, Principal
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
-from chalicelib.http import handled, int_param, json_response, parse
+from chalicelib.http import datetime_param, handled, int_param, json_response, parse
 from chalicelib.observability import bind_request, logger, metrics
-from chalicelib.services import agencies, citizen_links, citizen_uploads, ingest, submissions
+from chalicelib.services import (
+    agencies,
+    citizen_links,
+    citizen_uploads,
+    custody,
+    ingest,
+    retention,
+    review,
+    submissions,
+)
 from chalicelib.views import file_view, link_view, submission_view
 
 app = Chalice(app_name="citizen-evidence")
@@ -95,19 +112,72 @@ def get_submission(submission_id: str) -> Response:
     return json_response(submission_view(submission, extra["download_urls"]) | {"expires_in": extra["expires_in"]})
 
 
+SETTINGS = {"agency_id", "name", "country", "link_ttl_hours", "max_files_per_link", "auto_accept", "contact_email",
+            "access_mode", "retention"}
+
+
 @app.route("/agency/settings", methods=["GET"], authorizer=agency_key)
 @handled
 def get_settings() -> Response:
     agency = agencies.agency_of(caller(), deps=bootstrap.deps())
-    return json_response(agency.model_dump(mode="json", include={"agency_id", "name", "country", "link_ttl_hours",
-                                                                 "max_files_per_link"}))
+    return json_response(agency.model_dump(mode="json", include=SETTINGS))
 
 
 @app.route("/agency/settings", methods=["PATCH"], authorizer=agency_key)
 @handled
 def update_settings() -> Response:
     agency = agencies.update_settings(caller(), parse(UpdateAgencySettings, body()), deps=bootstrap.deps())
-    return json_response(agency.model_dump(mode="json", include={"link_ttl_hours", "max_files_per_link"}))
+    return json_response(agency.model_dump(mode="json", include=SETTINGS))
+
+
+@app.route("/agency/submissions/{submission_id}/review", methods=["POST"], authorizer=agency_key)
+@handled
+def review_submission(submission_id: str) -> Response:
+    reviewed = review.review_submission(caller(), submission_id, parse(ReviewSubmission, body()),
+                                        deps=bootstrap.deps())
+    return json_response(submission_view(reviewed))
+
+
+@app.route("/agency/retention", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_retention() -> Response:
+    policy = retention.set_policy(caller(), parse(SetRetentionPolicy, body()), deps=bootstrap.deps())
+    return json_response(policy.model_dump(mode="json"))
+
+
+@app.route("/agency/holds/cases/{case_ref}", methods=["PUT"], authorizer=agency_key)
+@handled
+def hold_case(case_ref: str) -> Response:
+    hold = retention.hold_case(caller(), case_ref, parse(PlaceHold, body()), deps=bootstrap.deps())
+    return json_response(hold.model_dump(mode="json", exclude={"agency_id"}))
+
+
+@app.route("/agency/holds/cases/{case_ref}", methods=["DELETE"], authorizer=agency_key)
+@handled
+def release_case(case_ref: str) -> Response:
+    retention.release_case(caller(), case_ref, deps=bootstrap.deps())
+    return json_response({"case_ref": case_ref, "legal_hold": False})
+
+
+@app.route("/agency/submissions/{submission_id}/hold", methods=["PUT", "DELETE"], authorizer=agency_key)
+@handled
+def hold_submission(submission_id: str) -> Response:
+    placing = request().method == "PUT"
+    reason = parse(PlaceHold, body()).reason if placing else None
+    held = retention.hold_submission(caller(), submission_id, placing, reason, deps=bootstrap.deps())
+    return json_response(submission_view(held))
+
+
+@app.route("/agency/audit", methods=["GET"], authorizer=agency_key)
+@handled
+def audit_log() -> Response:
+    params = dict(request().query_params or {})
+    wanted = AuditFilter(target=params.get("target"), actor=params.get("actor"), action=params.get("action"),
+                         since=datetime_param(params, "since"), until=datetime_param(params, "until"))
+    entries, after = custody.search(caller(), wanted, after_seq=int_param(params, "after", 0),
+                                    limit=int_param(params, "limit", 50), deps=bootstrap.deps())
+    return json_response({"items": [e.model_dump(mode="json", exclude={"agency_id"}) for e in entries],
+                          "next_after": after})
 
 
 # --- citizen page and API (the token is the only credential) -------------------------------
@@ -161,7 +231,19 @@ def _browser_language() -> str:
     return accepted if accepted in ("en", "es", "fr") else "en"
 
 
-# --- events -------------------------------------------------------------------------------
+# --- events and schedules -----------------------------------------------------------------
+
+@app.schedule(Cron(0, 13, "*", "*", "?", "*"), name="daily_digest")
+def daily_digest(event: Any) -> dict[str, int]:
+    """Each morning (13:00 UTC), tell each agency how many submissions wait for review."""
+    return review.send_digests(deps=bootstrap.deps())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
+def retention_sweep(event: Any) -> dict[str, int]:
+    """Delete what is due under each agency's retention policy, unless held."""
+    return retention.sweep(deps=bootstrap.deps())
+
 
 @app.on_cw_event(UPLOAD_EVENT_PATTERN, name="ingest_upload")
 def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:

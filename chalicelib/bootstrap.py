@@ -36,6 +36,7 @@ def _aws_deps() -> Deps:
     from .adapters.dynamo_agencies import DynamoAgencies
     from .adapters.dynamo_audit import DynamoAuditLog
     from .adapters.dynamo_links import DynamoLinks
+    from .adapters.dynamo_retention import DynamoRetention
     from .adapters.dynamo_submissions import DynamoSubmissions
     from .adapters.messaging import SesEmail, SnsSms
     from .adapters.s3_blobs import S3BlobStore
@@ -44,6 +45,7 @@ def _aws_deps() -> Deps:
     return Deps(
         clock=SystemClock(), agencies=DynamoAgencies(db, cfg.table_name), links=DynamoLinks(db, cfg.table_name),
         submissions=DynamoSubmissions(db, cfg.table_name), audit=DynamoAuditLog(db, cfg.audit_table_name),
+        retention=DynamoRetention(db, cfg.table_name),
         blobs=S3BlobStore(client("s3"), cfg.evidence_bucket), sms=SnsSms(client("sns")),
         email=SesEmail(client("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,

@@ -33,12 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     agency = commands.add_parser("create-agency", help="create an agency and its first admin key")
     agency.add_argument("name")
     agency.add_argument("--country", default="US")
+    agency.add_argument("--contact-email", help="where the daily review digest goes")
     key = commands.add_parser("issue-key", help="issue an API key (shown once)")
     key.add_argument("agency_id")
     key.add_argument("--role", choices=["officer", "agency_admin"], default="officer")
     key.add_argument("--label", required=True)
+    key.add_argument("--email", help="where this user's notifications go")
     verify = commands.add_parser("verify-audit", help="check an agency's audit hash chain")
     verify.add_argument("agency_id")
+    schedule = commands.add_parser("run-schedule", help="run a scheduled function once")
+    schedule.add_argument("name", choices=["retention-sweep", "daily-digest"])
+    schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
     return COMMANDS[args.command](args)
@@ -50,6 +55,8 @@ def _create_agency(args: argparse.Namespace) -> int:
     from .services import agencies
 
     created = agencies.create_agency(args.name, args.country, deps=bootstrap.deps())
+    if args.contact_email:
+        bootstrap.deps().agencies.save_agency(created.model_copy(update={"contact_email": args.contact_email}))
     _, secret = agencies.issue_key(created.agency_id, Role.AGENCY_ADMIN, "first admin", deps=bootstrap.deps())
     print(json.dumps({"agency_id": created.agency_id, "admin_key": secret}, indent=2))
     print("The key is shown once; store it now.", file=sys.stderr)
@@ -63,7 +70,8 @@ def _issue_key(args: argparse.Namespace) -> int:
     from .services import agencies
 
     try:
-        issued, secret = agencies.issue_key(args.agency_id, Role(args.role), args.label, deps=bootstrap.deps())
+        issued, secret = agencies.issue_key(args.agency_id, Role(args.role), args.label, email=args.email,
+                                            deps=bootstrap.deps())
     except DomainError as exc:
         print(exc.message, file=sys.stderr)
         return 1
@@ -73,17 +81,32 @@ def _issue_key(args: argparse.Namespace) -> int:
 
 def _verify_audit(args: argparse.Namespace) -> int:
     from . import bootstrap
-    from .domain.audit import verify_chain
+    from .services import custody
 
-    entries = list(bootstrap.deps().audit.entries(args.agency_id))
-    problems = verify_chain(entries)
+    count, problems = custody.verify(args.agency_id, deps=bootstrap.deps())
     for problem in problems:
         print(problem)
-    print(f"{len(entries)} entries, {'intact' if not problems else f'{len(problems)} problems'}")
+    print(f"{count} entries, {'intact' if not problems else f'{len(problems)} problems'}")
     return 1 if problems else 0
 
 
-COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit}
+def _run_schedule(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from . import bootstrap
+    from .services import retention, review
+
+    deps = bootstrap.deps()
+    if args.name == "daily-digest":
+        print(json.dumps(review.send_digests(deps=deps)))
+        return 0
+    now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else None
+    print(json.dumps(retention.sweep(deps=deps, now=now)))
+    return 0
+
+
+COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
+            "run-schedule": _run_schedule}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from chalice.app import Response
@@ -101,6 +102,17 @@ def parse(model: type[C], raw: bytes | None) -> C:
 def _problems(exc: ValidationError) -> list[dict[str, str]]:
     return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
             for err in exc.errors()]
+
+
+def datetime_param(params: dict[str, str] | None, name: str) -> datetime | None:
+    raw = (params or {}).get(name)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 date-time.", code="validation_error") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def int_param(params: dict[str, str] | None, name: str, default: int) -> int:

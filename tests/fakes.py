@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain import audit
@@ -16,9 +16,12 @@ from chalicelib.domain.models import (
     CitizenLink,
     EvidenceFile,
     FileStatus,
+    Hold,
     Page,
+    ReviewState,
     Submission,
     SubmissionStatus,
+    Tombstone,
 )
 from chalicelib.domain.ports import ObjectInfo, PresignedPost
 from chalicelib.services.deps import Deps
@@ -90,6 +93,8 @@ class MemoryLinks:
 class MemorySubmissions:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], Submission] = {}
+        self.tombstones: dict[tuple[str, str], Tombstone] = {}
+        self.due_queries = 0
 
     def get_submission(self, agency_id: str, submission_id: str) -> Submission | None:
         found = self.items.get((agency_id, submission_id))
@@ -107,12 +112,29 @@ class MemorySubmissions:
         stored.files.update({f.file_id: f for f in files})
         stored.version += 1
 
-    def mark_submitted(self, agency_id: str, submission_id: str, at: datetime) -> None:
-        stored = self.items[(agency_id, submission_id)]
-        if stored.status is not SubmissionStatus.OPEN:
-            raise Conflict("These files were already sent.", code="link_used")
-        stored.status, stored.submitted_at = SubmissionStatus.SUBMITTED, at
+    def save(self, submission: Submission, fields: set[str]) -> Submission:
+        stored = self.items.get((submission.agency_id, submission.submission_id))
+        if stored is None or stored.version != submission.version:
+            raise Conflict("The submission changed meanwhile; try again.", code="concurrent_change")
+        for name in fields:
+            setattr(stored, name, getattr(submission, name))
         stored.version += 1
+        return submission.model_copy(update={"version": stored.version})
+
+    def pending_reviews(self) -> Iterator[tuple[str, str]]:
+        for (agency_id, sid), s in sorted(self.items.items()):
+            if s.status is SubmissionStatus.SUBMITTED and s.review.state is ReviewState.PENDING:
+                yield agency_id, sid
+
+    def due_on(self, day: date) -> Iterator[tuple[str, str]]:
+        self.due_queries += 1
+        for (agency_id, sid), s in sorted(self.items.items()):
+            if s.sweep_day == day:
+                yield agency_id, sid
+
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
+        self.items.pop((submission.agency_id, submission.submission_id), None)
+        self.tombstones[(submission.agency_id, submission.submission_id)] = tombstone
 
     def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
         stored = self.items.get((agency_id, submission_id))
@@ -135,6 +157,31 @@ class MemorySubmissions:
         return Page(items=[s.model_copy(deep=True) for s in page], next_cursor=page[-1].submission_id if more else None)
 
 
+class MemoryRetention:
+    def __init__(self, submissions: MemorySubmissions | None = None) -> None:
+        self.holds: dict[tuple[str, str], Hold] = {}
+        self.submissions = submissions
+        self.swept: date | None = None
+
+    def place_hold(self, hold: Hold) -> None:
+        self.holds[(hold.agency_id, hold.case_ref)] = hold
+
+    def release_hold(self, agency_id: str, case_ref: str) -> bool:
+        return self.holds.pop((agency_id, case_ref), None) is not None
+
+    def case_hold(self, agency_id: str, case_ref: str) -> Hold | None:
+        return self.holds.get((agency_id, case_ref))
+
+    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
+        return self.submissions.tombstones.get((agency_id, submission_id)) if self.submissions else None
+
+    def last_swept_day(self) -> date | None:
+        return self.swept
+
+    def set_last_swept_day(self, day: date) -> None:
+        self.swept = day
+
+
 class MemoryAuditLog:
     def __init__(self) -> None:
         self.chains: dict[str, list[AuditEntry]] = {}
@@ -148,8 +195,8 @@ class MemoryAuditLog:
         chain.append(entry)
         return entry
 
-    def entries(self, agency_id: str) -> Iterator[AuditEntry]:
-        yield from self.chains.get(agency_id, [])
+    def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
+        yield from (e for e in self.chains.get(agency_id, []) if e.seq > after_seq)
 
     def actions(self, agency_id: str) -> list[str]:
         return [e.action for e in self.chains.get(agency_id, [])]
@@ -188,6 +235,9 @@ class MemoryBlobs:
         for start in range(0, len(data), 4096):
             yield data[start:start + 4096]
 
+    def delete_all_versions(self, key: str) -> int:
+        return 1 if self.objects.pop(key, None) is not None else 0
+
 
 class RecordingSms:
     def __init__(self, fail: bool = False) -> None:
@@ -211,9 +261,10 @@ class RecordingEmail:
 
 
 def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
+    submissions = overrides.pop("submissions", None) or MemorySubmissions()
     parts: dict[str, Any] = dict(
-        clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(),
-        submissions=MemorySubmissions(), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
+        clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(), submissions=submissions,
+        retention=MemoryRetention(submissions), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )
     parts.update(overrides)

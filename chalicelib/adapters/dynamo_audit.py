@@ -36,10 +36,11 @@ class DynamoAuditLog:
                 time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))  # noqa: S311 - jitter only
         raise Conflict("The audit log is busy; try again.", code="audit_contention")
 
-    def entries(self, agency_id: str) -> Iterator[AuditEntry]:
+    def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
         query: dict[str, Any] = {
             "TableName": self._table, "KeyConditionExpression": "agency_id = :a AND seq > :h",
-            "ExpressionAttributeValues": {":a": value(agency_id), ":h": value(HEAD)}, "ConsistentRead": True,
+            "ExpressionAttributeValues": {":a": value(agency_id), ":h": value(max(HEAD, after_seq))},
+            "ConsistentRead": True,
         }
         while True:
             page = self._db.query(**query)

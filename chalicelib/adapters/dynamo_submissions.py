@@ -3,14 +3,16 @@ hundred small entries, far below DynamoDB's 400 KB item limit), so every state c
 conditional update of one item."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from ..domain.errors import Conflict
-from ..domain.models import EvidenceFile, FileStatus, Page, Submission, SubmissionStatus
+from ..domain.models import EvidenceFile, FileStatus, Page, ReviewState, Submission, SubmissionStatus, Tombstone
 from .dynamo_codec import DynamoBase, conflicts_as, decode_cursor, encode_cursor, from_item, to_item, value
 
-CASE_INDEX = "gsi1"
+CASE_INDEX, DUE_INDEX, PENDING_INDEX = "gsi1", "gsi2", "gsi3"
+PENDING = "PENDING"
 
 
 class DynamoSubmissions(DynamoBase):
@@ -38,17 +40,71 @@ class DynamoSubmissions(DynamoBase):
                                            ":open": value(SubmissionStatus.OPEN.value)},
             )
 
-    def mark_submitted(self, agency_id: str, submission_id: str, at: datetime) -> None:
-        with conflicts_as("These files were already sent.", code="link_used"):
+    def save(self, submission: Submission, fields: set[str]) -> Submission:
+        data = submission.model_dump(mode="json", include=fields)
+        sets = [f"#{k} = :{k}" for k in data]
+        removes: list[str] = []
+        index = self._index_attributes(submission)
+        for name, attr in index.items():
+            if attr is None:
+                removes.append(name)
+            else:
+                sets.append(f"{name} = :{name}")
+        expression = "SET " + ", ".join(sets + ["version = version + :one"])
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        with conflicts_as("The submission changed meanwhile; try again.", code="concurrent_change"):
             self._db.update_item(
-                TableName=self._table, Key=to_item(self._key(agency_id, submission_id)),
-                UpdateExpression="SET #st = :done, submitted_at = :at, version = version + :one",
-                ConditionExpression="#st = :open",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={":done": value(SubmissionStatus.SUBMITTED.value),
-                                           ":open": value(SubmissionStatus.OPEN.value),
-                                           ":at": value(at.isoformat()), ":one": value(1)},
+                TableName=self._table, Key=to_item(self._key(submission.agency_id, submission.submission_id)),
+                UpdateExpression=expression, ConditionExpression="version = :v",
+                ExpressionAttributeNames={f"#{k}": k for k in data},
+                ExpressionAttributeValues={
+                    **{f":{k}": value(v) for k, v in data.items()},
+                    **{f":{k}": value(v) for k, v in index.items() if v is not None},
+                    ":v": value(submission.version), ":one": value(1)},
             )
+        return submission.model_copy(update={"version": submission.version + 1})
+
+    @staticmethod
+    def _index_attributes(submission: Submission) -> dict[str, str | None]:
+        """The sparse indexes a submission belongs to follow from its state: waiting for review
+        (gsi3), and the day the retention sweep should look at it (gsi2). None removes the attribute."""
+        member = f"{submission.agency_id}#{submission.submission_id}"
+        pending = submission.status is SubmissionStatus.SUBMITTED and submission.review.state is ReviewState.PENDING
+        due = submission.sweep_day
+        return {
+            "gsi3pk": PENDING if pending else None, "gsi3sk": member if pending else None,
+            "gsi2pk": f"DUE#{due:%Y-%m-%d}" if due else None, "gsi2sk": member if due else None,
+        }
+
+    def pending_reviews(self) -> Iterator[tuple[str, str]]:
+        yield from self._members(PENDING_INDEX, "gsi3pk", PENDING)
+
+    def due_on(self, day: date) -> Iterator[tuple[str, str]]:
+        yield from self._members(DUE_INDEX, "gsi2pk", f"DUE#{day:%Y-%m-%d}")
+
+    def _members(self, index: str, key: str, partition: str) -> Iterator[tuple[str, str]]:
+        query: dict[str, Any] = {"TableName": self._table, "IndexName": index,
+                                 "KeyConditionExpression": f"{key} = :p",
+                                 "ExpressionAttributeValues": {":p": value(partition)},
+                                 "ProjectionExpression": "agency_id, submission_id"}
+        while True:
+            page = self._db.query(**query)
+            for item in page["Items"]:
+                found = from_item(item)
+                yield found["agency_id"], found["submission_id"]
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
+        grave = {"pk": f"AGENCY#{submission.agency_id}", "sk": f"TOMBSTONE#{submission.submission_id}",
+                 **tombstone.model_dump(mode="json")}
+        self._db.transact_write_items(TransactItems=[
+            {"Delete": {"TableName": self._table, "Key": to_item(self._key(submission.agency_id,
+                                                                          submission.submission_id))}},
+            {"Put": {"TableName": self._table, "Item": to_item(grave)}},
+        ])
 
     def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
         try:

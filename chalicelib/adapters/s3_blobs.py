@@ -61,6 +61,17 @@ class S3BlobStore:
         body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
         yield from body.iter_chunks(CHUNK)
 
+    def delete_all_versions(self, key: str) -> int:
+        removed = 0
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
+            if doomed:
+                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+                removed += len(doomed)
+        return removed
+
     def upload_origin(self) -> str:
         """Where browsers send uploads (for the page's Content-Security-Policy)."""
         url: str = self._s3.generate_presigned_post(Bucket=self._bucket, Key="probe")["url"]

@@ -13,6 +13,8 @@ CaseRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{7,14}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+CaseType = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+Days = Annotated[int, Field(ge=1, le=36_500)]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -22,6 +24,7 @@ class Command(BaseModel):
 
 class CreateCitizenLink(Command):
     case_ref: CaseRef
+    case_type: CaseType | None = None
     phone: Phone | None = None
     email: Email | None = None
     language: Literal["en", "es", "fr"] = "en"
@@ -60,3 +63,23 @@ class CompleteSubmission(Command):
 class UpdateAgencySettings(Command):
     link_ttl_hours: int | None = Field(default=None, ge=1, le=336)
     max_files_per_link: int | None = Field(default=None, ge=1, le=200)
+    auto_accept: bool | None = None
+    contact_email: Email | None = None
+
+
+class ReviewSubmission(Command):
+    decision: Literal["accept", "decline"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    change: bool = False
+
+
+class SetRetentionPolicy(Command):
+    """Days per category, or null to keep indefinitely. Replaces the whole policy."""
+
+    default_days: Days | None
+    declined_days: Days | None = None
+    by_case_type: dict[CaseType, Days | None] = Field(default_factory=dict, max_length=50)
+
+
+class PlaceHold(Command):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]

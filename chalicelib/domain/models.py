@@ -1,7 +1,7 @@
 """The records the system keeps. Pure data: no I/O, no clock."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -17,6 +17,19 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="ignore", use_enum_values=False)
 
 
+class AccessMode(str, Enum):
+    FULL = "full"
+    LIMITED = "limited"  # read, download and export only (set by the licence rules)
+
+
+class RetentionPolicy(Record):
+    """Days to keep a submission after it was sent, per category; None keeps it indefinitely."""
+
+    default_days: int | None = None
+    declined_days: int | None = None
+    by_case_type: dict[str, int | None] = Field(default_factory=dict)
+
+
 class Agency(Record):
     agency_id: str
     name: str
@@ -24,6 +37,10 @@ class Agency(Record):
     created_at: datetime
     link_ttl_hours: int = 72
     max_files_per_link: int = 50
+    auto_accept: bool = False
+    contact_email: str | None = None
+    access_mode: AccessMode = AccessMode.FULL
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
 
 class ApiKey(Record):
@@ -33,6 +50,7 @@ class ApiKey(Record):
     role: Role
     label: str
     created_at: datetime
+    email: str | None = None  # where this user's notifications go
 
 
 class Principal(Record):
@@ -41,6 +59,7 @@ class Principal(Record):
     agency_id: str
     role: Role
     key_id: str
+    email: str | None = None
 
     @property
     def actor(self) -> str:
@@ -57,6 +76,8 @@ class CitizenLink(Record):
     link_id: str
     agency_id: str
     case_ref: str
+    case_type: str | None = None
+    notify_email: str | None = None  # the requesting officer, told when the citizen is done
     language: str
     note: str | None = None
     phone_masked: str | None = None
@@ -95,18 +116,59 @@ class SubmissionStatus(str, Enum):
     SUBMITTED = "submitted"
 
 
+class ReviewState(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Review(Record):
+    state: ReviewState = ReviewState.PENDING
+    by: str | None = None
+    at: datetime | None = None
+    reason: str | None = None
+
+
 class Submission(Record):
-    """One citizen's upload session. For an officer's link it shares the link's id."""
+    """One citizen's upload session. For an officer's link it shares the link's id. Review,
+    retention and legal hold apply to the submission as a whole; integrity to each file."""
 
     submission_id: str
     agency_id: str
     link_id: str
     case_ref: str
+    case_type: str | None = None
     status: SubmissionStatus = SubmissionStatus.OPEN
     created_at: datetime
     submitted_at: datetime | None = None
     files: dict[str, EvidenceFile] = Field(default_factory=dict)
+    review: Review = Field(default_factory=Review)
+    requested_by: str | None = None  # the officer's key that created the link
+    legal_hold: bool = False
+    retain_until: datetime | None = None  # None: no deletion scheduled
+    sweep_day: date | None = None  # the due-index day the sweep will look on; None while held or kept
     version: int = 0
+
+
+class Hold(Record):
+    agency_id: str
+    case_ref: str
+    reason: str
+    placed_by: str
+    placed_at: datetime
+
+
+class Tombstone(Record):
+    """What remains of a deleted submission: enough to prove what was deleted, when and why."""
+
+    agency_id: str
+    submission_id: str
+    case_ref: str
+    deleted_at: datetime
+    retain_until: datetime
+    rule: str  # the policy category that deleted it, e.g. "default" or "declined"
+    days: int
+    files: list[dict[str, Any]]
 
 
 class AuditEntry(Record):
@@ -120,6 +182,21 @@ class AuditEntry(Record):
     details: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+
+
+class AuditFilter(Record):
+    target: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, entry: AuditEntry) -> bool:
+        return ((self.target is None or entry.target == self.target)
+                and (self.actor is None or entry.actor == self.actor)
+                and (self.action is None or entry.action == self.action)
+                and (self.since is None or entry.at >= self.since)
+                and (self.until is None or entry.at < self.until))
 
 
 class Page(Record):

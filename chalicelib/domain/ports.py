@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from .models import Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, Page, Submission
+from .models import Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, Hold, Page, Submission, Tombstone
 
 
 class Clock(Protocol):
@@ -35,8 +35,15 @@ class SubmissionRepository(Protocol):
         """Create it; Conflict if it already exists."""
     def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
         """Append files if the stored version still equals submission.version; Conflict otherwise."""
-    def mark_submitted(self, agency_id: str, submission_id: str, at: datetime) -> None:
-        """Open -> submitted; Conflict if it was not open."""
+    def save(self, submission: Submission, fields: set[str]) -> Submission:
+        """Write these top-level fields if the stored version still equals submission.version
+        (Conflict otherwise); the indexes that derive from them follow. Returns it, version + 1."""
+    def pending_reviews(self) -> Iterator[tuple[str, str]]:
+        """(agency id, submission id) of every submission waiting for review."""
+    def due_on(self, day: date) -> Iterator[tuple[str, str]]:
+        """(agency id, submission id) of submissions whose retention ends that day, not on hold."""
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
+        """Remove the submission and leave its tombstone, in one step."""
     def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
         """Store a file's verification result once; False if it was already recorded."""
     def list_submissions(
@@ -44,12 +51,22 @@ class SubmissionRepository(Protocol):
     ) -> Page: ...
 
 
+class RetentionRepository(Protocol):
+    def place_hold(self, hold: Hold) -> None: ...
+    def release_hold(self, agency_id: str, case_ref: str) -> bool: ...
+    def case_hold(self, agency_id: str, case_ref: str) -> Hold | None: ...
+    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None: ...
+    def last_swept_day(self) -> date | None: ...
+    def set_last_swept_day(self, day: date) -> None: ...
+
+
 class AuditLog(Protocol):
     def append(
         self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
         outcome: str = "success", details: dict[str, Any] | None = None,
     ) -> AuditEntry: ...
-    def entries(self, agency_id: str) -> Iterator[AuditEntry]: ...
+    def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
+        """The chain in sequence order, from after_seq on."""
 
 
 class PresignedPost(BaseModel):
@@ -71,6 +88,8 @@ class BlobStore(Protocol):
     def head(self, key: str) -> ObjectInfo | None: ...
     def read_head(self, key: str, length: int) -> bytes: ...
     def iter_chunks(self, key: str) -> Iterator[bytes]: ...
+    def delete_all_versions(self, key: str) -> int:
+        """Delete every version and delete marker of the key; returns how many were removed."""
 
 
 class SmsSender(Protocol):

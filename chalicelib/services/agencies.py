@@ -5,6 +5,7 @@ from ..domain import ids
 from ..domain.commands import UpdateAgencySettings
 from ..domain.errors import Forbidden, NotFound
 from ..domain.models import Agency, ApiKey, Principal, Role
+from .access import Capability, require
 from .deps import Deps
 
 
@@ -17,14 +18,15 @@ def create_agency(name: str, country: str, *, deps: Deps) -> Agency:
     return agency
 
 
-def issue_key(agency_id: str, role: Role, label: str, *, deps: Deps) -> tuple[ApiKey, str]:
+def issue_key(agency_id: str, role: Role, label: str, *, email: str | None = None,
+              deps: Deps) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
     if deps.agencies.get_agency(agency_id) is None:
         raise NotFound(f"No agency {agency_id}.", code="agency_not_found")
     now = deps.clock.now()
     secret = ids.new_api_key()
     key = ApiKey(key_id=ids.new_id(now), key_hash=ids.digest(secret), agency_id=agency_id,
-                 role=role, label=label, created_at=now)
+                 role=role, label=label, created_at=now, email=email)
     deps.agencies.create_key(key)
     deps.audit.append(agency_id, at=now, actor="operator", action="api_key.issued",
                       target=f"key:{key.key_id}", details={"role": role.value, "label": label})
@@ -39,7 +41,7 @@ def authenticate(authorization: str, *, deps: Deps) -> Principal | None:
     key = deps.agencies.key_by_hash(ids.digest(secret.strip()))
     if key is None or not ids.same_digest(key.key_hash, secret.strip()):
         return None
-    return Principal(agency_id=key.agency_id, role=key.role, key_id=key.key_id)
+    return Principal(agency_id=key.agency_id, role=key.role, key_id=key.key_id, email=key.email)
 
 
 def agency_of(principal: Principal, *, deps: Deps) -> Agency:
@@ -50,9 +52,8 @@ def agency_of(principal: Principal, *, deps: Deps) -> Agency:
 
 
 def update_settings(principal: Principal, cmd: UpdateAgencySettings, *, deps: Deps) -> Agency:
-    if principal.role is not Role.AGENCY_ADMIN:
-        raise Forbidden("Only an agency admin may change settings.", code="admin_only")
     agency = agency_of(principal, deps=deps)
+    require(principal, agency, Capability.CONFIGURE)
     changes = cmd.model_dump(exclude_none=True)
     updated = agency.model_copy(update=changes)
     deps.agencies.save_agency(updated)

@@ -7,6 +7,7 @@ from ..domain import ids, links, messages
 from ..domain.commands import CreateCitizenLink
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.models import Agency, CitizenLink, Delivery, Principal
+from .access import Capability, require
 from .agencies import agency_of
 from .deps import Deps
 
@@ -17,10 +18,12 @@ def send_citizen_link(
     """Create the link, store only its token's hash, deliver it; returns the link and its URL.
     A failed delivery does not undo the link: the officer sees the status and can read the URL out."""
     agency = agency_of(principal, deps=deps)
+    require(principal, agency, Capability.SEND_LINKS)
     now = deps.clock.now()
     token = ids.new_token()
     link = CitizenLink(
-        link_id=ids.new_id(now), agency_id=agency.agency_id, case_ref=cmd.case_ref,
+        link_id=ids.new_id(now), agency_id=agency.agency_id, case_ref=cmd.case_ref, case_type=cmd.case_type,
+        notify_email=principal.email,
         language=cmd.language, note=cmd.note, created_by=principal.actor, created_at=now,
         expires_at=links.expiry(now, agency, cmd.expires_in_hours),
         max_files=agency.max_files_per_link,

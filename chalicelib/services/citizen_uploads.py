@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import ids, links, media
+from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteSubmission, RequestUploads
-from ..domain.errors import Conflict, Gone, InvalidInput, NotFound
+from ..domain.errors import Conflict, DeliveryFailed, Gone, InvalidInput, NotFound
 from ..domain.models import CitizenLink, EvidenceFile, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
 from .deps import Deps
@@ -69,7 +69,8 @@ def request_uploads(
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:
     submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, link_id=link.link_id,
-                            case_ref=link.case_ref, created_at=deps.clock.now())
+                            case_ref=link.case_ref, case_type=link.case_type, requested_by=link.created_by,
+                            created_at=deps.clock.now())
     try:
         deps.submissions.open_submission(submission)
         return submission
@@ -96,8 +97,35 @@ def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
         raise Gone("These files were already sent.", code="link_used")
     if now >= link.expires_at + links.UPLOAD_URL_TTL:
         raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
-    deps.submissions.mark_submitted(link.agency_id, submission.submission_id, now)
+    agency = deps.agencies.get_agency(link.agency_id)
+    done = submission.model_copy(update={"status": SubmissionStatus.SUBMITTED, "submitted_at": now})
+    if agency:
+        done.review = review.on_arrival(agency, now)
+        done = retention.schedule(done, agency.retention, now)
+    try:
+        saved = deps.submissions.save(done, {"status", "submitted_at", "review", *retention.SCHEDULE_FIELDS})
+    except Conflict:  # a parallel complete won, or files were declared meanwhile: look again
+        raise Conflict("The submission changed meanwhile; try again.", code="concurrent_change") from None
     deps.audit.append(link.agency_id, at=now, actor="citizen", action="submission.completed",
                       target=f"submission:{submission.submission_id}",
-                      details={"files": len(submission.files), "case_ref": submission.case_ref})
-    return submission.model_copy(update={"status": SubmissionStatus.SUBMITTED, "submitted_at": now})
+                      details={"files": len(submission.files), "case_ref": submission.case_ref,
+                               "review": saved.review.state.value})
+    _tell_officer(link, saved, deps)
+    return saved
+
+
+def _tell_officer(link: CitizenLink, submission: Submission, deps: Deps) -> None:
+    """Email the officer who sent the link. A failure is audited; the citizen's part is done."""
+    if not link.notify_email:
+        return
+    try:
+        deps.email.send_email(
+            link.notify_email, f"Case {link.case_ref}: a citizen sent {len(submission.files)} file(s)",
+            f"The citizen you sent a link to for case {link.case_ref} has finished uploading "
+            f"{len(submission.files)} file(s). Submission {submission.submission_id} is "
+            f"{submission.review.state.value}.")
+        outcome, details = "success", {}
+    except DeliveryFailed as exc:
+        outcome, details = "failed", {"error": exc.message}
+    deps.audit.append(link.agency_id, at=deps.clock.now(), actor="system:notify", action="officer.notified",
+                      target=f"submission:{submission.submission_id}", outcome=outcome, details=details)

@@ -10,6 +10,7 @@ from ..domain.ports import (
     Clock,
     EmailSender,
     LinkRepository,
+    RetentionRepository,
     SmsSender,
     SubmissionRepository,
 )
@@ -22,6 +23,7 @@ class Deps:
     links: LinkRepository
     submissions: SubmissionRepository
     audit: AuditLog
+    retention: RetentionRepository
     blobs: BlobStore
     sms: SmsSender
     email: EmailSender

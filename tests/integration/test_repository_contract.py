@@ -12,6 +12,7 @@ import pytest
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog
 from chalicelib.adapters.dynamo_links import DynamoLinks
+from chalicelib.adapters.dynamo_retention import DynamoRetention
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.domain import audit, ids, links
 from chalicelib.domain.errors import Conflict, InvalidInput
@@ -22,11 +23,15 @@ from chalicelib.domain.models import (
     Delivery,
     EvidenceFile,
     FileStatus,
+    Hold,
+    Review,
+    ReviewState,
     Role,
     Submission,
     SubmissionStatus,
+    Tombstone,
 )
-from tests.fakes import START, MemoryAgencies, MemoryAuditLog, MemoryLinks, MemorySubmissions
+from tests.fakes import START, MemoryAgencies, MemoryAuditLog, MemoryLinks, MemoryRetention, MemorySubmissions
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +59,24 @@ def submissions_repo(request):
     if request.param == "memory":
         return MemorySubmissions()
     return _dynamo(request.getfixturevalue("stack"), DynamoSubmissions, "TABLE_NAME")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def retention_repo(request):
+    if request.param == "memory":
+        return MemoryRetention()
+    return _dynamo(request.getfixturevalue("stack"), DynamoRetention, "TABLE_NAME")
+
+
+def test_case_holds_are_placed_found_and_released(retention_repo):
+    agency_id = new_id()
+    hold = Hold(agency_id=agency_id, case_ref="C-9", reason="litigation", placed_by="key:k", placed_at=START)
+    retention_repo.place_hold(hold)
+    assert retention_repo.case_hold(agency_id, "C-9") == hold
+    assert retention_repo.case_hold(new_id(), "C-9") is None
+    assert retention_repo.release_hold(agency_id, "C-9") is True
+    assert retention_repo.release_hold(agency_id, "C-9") is False
+    assert retention_repo.case_hold(agency_id, "C-9") is None
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -130,16 +153,52 @@ def test_a_submission_opens_once_and_takes_files_only_at_the_version_it_was_read
     assert len(submissions_repo.get_submission(submission.agency_id, submission.submission_id).files) == 3
 
 
-def test_a_submitted_submission_takes_no_more_files_and_submits_once(submissions_repo):
+def submit(repo, submission, **changes):
+    done = submission.model_copy(update={"status": SubmissionStatus.SUBMITTED, "submitted_at": START, **changes})
+    return repo.save(done, {"status", "submitted_at", *changes})
+
+
+def test_saving_writes_only_the_named_fields_at_the_version_read(submissions_repo):
     submission = a_submission(new_id())
     submissions_repo.open_submission(submission)
-    submissions_repo.mark_submitted(submission.agency_id, submission.submission_id, START)
-    with pytest.raises(Conflict):
-        submissions_repo.mark_submitted(submission.agency_id, submission.submission_id, START)
+    saved = submit(submissions_repo, submission.model_copy(update={"case_ref": "IGNORED"}))
+    assert saved.version == 1
+    with pytest.raises(Conflict):  # the version read is stale now
+        submit(submissions_repo, submission)
     stored = submissions_repo.get_submission(submission.agency_id, submission.submission_id)
     assert stored.status is SubmissionStatus.SUBMITTED and stored.submitted_at == START
+    assert stored.case_ref == "C-1" and stored.version == 1
     with pytest.raises(Conflict):
         submissions_repo.add_files(stored, [a_file(stored)])
+
+
+def test_the_review_and_due_indexes_follow_the_submission_state(submissions_repo):
+    agency_id = new_id()
+    waiting, kept, held = (a_submission(agency_id, minutes=i) for i in range(3))
+    due = START + timedelta(days=30, hours=5)
+    for submission in (waiting, kept, held):
+        submissions_repo.open_submission(submission)
+    submit(submissions_repo, waiting, retain_until=due, sweep_day=due.date())
+    saved = submit(submissions_repo, kept, review=Review(state=ReviewState.ACCEPTED, by="k", at=START))
+    submit(submissions_repo, held, retain_until=due, legal_hold=True)  # held: no sweep day
+    pending = [m for m in submissions_repo.pending_reviews() if m[0] == agency_id]
+    assert sorted(pending) == sorted([(agency_id, waiting.submission_id), (agency_id, held.submission_id)])
+    assert [m for m in submissions_repo.due_on(due.date()) if m[0] == agency_id] == [(agency_id, waiting.submission_id)]
+    assert [m for m in submissions_repo.due_on(due.date() + timedelta(days=1)) if m[0] == agency_id] == []
+    submissions_repo.save(saved.model_copy(update={"retain_until": due, "sweep_day": due.date()}),
+                          {"retain_until", "sweep_day"})
+    assert len([m for m in submissions_repo.due_on(due.date()) if m[0] == agency_id]) == 2
+
+
+def test_deleting_leaves_a_tombstone_and_nothing_else(submissions_repo):
+    submission = a_submission(new_id())
+    submissions_repo.open_submission(submission)
+    tombstone = Tombstone(agency_id=submission.agency_id, submission_id=submission.submission_id, case_ref="C-1",
+                          deleted_at=START, retain_until=START, rule="default", days=30,
+                          files=[{"file_id": "f", "sha256": "ab" * 32}])
+    submissions_repo.delete_with_tombstone(submission, tombstone)
+    assert submissions_repo.get_submission(submission.agency_id, submission.submission_id) is None
+    submissions_repo.delete_with_tombstone(submission, tombstone)  # repeating is harmless
 
 
 def test_a_file_check_is_recorded_once(submissions_repo):

@@ -1,0 +1,52 @@
+"""Triage of what citizens sent: accept or decline, and the daily digest of what waits."""
+from __future__ import annotations
+
+from collections import Counter
+
+from ..domain import retention, review
+from ..domain.commands import ReviewSubmission
+from ..domain.errors import DeliveryFailed, NotFound
+from ..domain.models import Principal, ReviewState, Submission
+from .access import Capability, require
+from .agencies import agency_of
+from .deps import Deps
+
+
+def review_submission(principal: Principal, submission_id: str, cmd: ReviewSubmission, *, deps: Deps) -> Submission:
+    agency = agency_of(principal, deps=deps)
+    require(principal, agency, Capability.REVIEW)
+    submission = deps.submissions.get_submission(principal.agency_id, submission_id)
+    if submission is None:
+        raise NotFound("No such submission.", code="submission_not_found")
+    now = deps.clock.now()
+    decision = ReviewState.ACCEPTED if cmd.decision == "accept" else ReviewState.DECLINED
+    new_review = review.decide(submission, decision, reason=cmd.reason, change=cmd.change,
+                               actor=principal.actor, now=now)
+    if new_review is None:
+        return submission
+    previous = submission.review.state
+    # Declined items follow their own retention period: the due date moves with the decision.
+    updated = retention.schedule(submission.model_copy(update={"review": new_review}), agency.retention, now)
+    saved = deps.submissions.save(updated, {"review", *retention.SCHEDULE_FIELDS})
+    deps.audit.append(principal.agency_id, at=now, actor=principal.actor, action="submission.reviewed",
+                      target=f"submission:{submission_id}",
+                      details={"from": previous.value, "to": decision.value, "reason": cmd.reason,
+                               "retain_until": saved.retain_until.isoformat() if saved.retain_until else None})
+    return saved
+
+
+def send_digests(*, deps: Deps) -> dict[str, int]:
+    """Email each agency's contact how many submissions wait for review. Returns the counts."""
+    waiting = Counter(agency_id for agency_id, _ in deps.submissions.pending_reviews())
+    for agency_id, count in sorted(waiting.items()):
+        agency = deps.agencies.get_agency(agency_id)
+        if agency is None or not agency.contact_email:
+            continue
+        try:
+            deps.email.send_email(agency.contact_email, f"{count} citizen submission(s) waiting for review",
+                                  f"{agency.name}: {count} submission(s) sent by citizens are waiting to be "
+                                  "accepted or declined.")
+        except DeliveryFailed as exc:
+            deps.audit.append(agency_id, at=deps.clock.now(), actor="system:digest", action="digest.sent",
+                              target=f"agency:{agency_id}", outcome="failed", details={"error": exc.message})
+    return dict(waiting)
