@@ -43,8 +43,9 @@ def test_bad_reviews_get_a_json_4xx(stack, body, code):
 def test_another_agency_cannot_review_hold_or_see_the_custody_of_a_submission(stack):
     sid = sent(stack)
     other = stack.agency(_other_agency_key(stack))
-    assert other.post(f"{stack.api_url}/agency/submissions/{sid}/review", json={"decision": "accept"}).status_code == 404
-    assert other.put(f"{stack.api_url}/agency/submissions/{sid}/hold", json={"reason": "mine"}).status_code in (403, 404)
+    base = f"{stack.api_url}/agency/submissions/{sid}"
+    assert other.post(f"{base}/review", json={"decision": "accept"}).status_code == 404
+    assert other.put(f"{base}/hold", json={"reason": "mine"}).status_code in (403, 404)
     audit = other.get(f"{stack.api_url}/agency/audit", params={"target": f"submission:{sid}"}).json()
     assert audit["items"] == []
 
