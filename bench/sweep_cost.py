@@ -30,7 +30,12 @@ from chalicelib.adapters.dynamo_submissions import DynamoSubmissions  # noqa: E4
 from chalicelib.adapters.s3_blobs import S3BlobStore  # noqa: E402
 from chalicelib.domain import ids, links  # noqa: E402
 from chalicelib.domain.models import (  # noqa: E402
-    Agency, EvidenceFile, FileStatus, RetentionPolicy, Submission, SubmissionStatus,
+    Agency,
+    EvidenceFile,
+    FileStatus,
+    RetentionPolicy,
+    Submission,
+    SubmissionStatus,
 )
 from chalicelib.services import retention  # noqa: E402
 from chalicelib.services.deps import Deps  # noqa: E402
@@ -87,8 +92,8 @@ def populate(agency: Agency, total: int, due: int) -> None:
         fid = ids.new_id(NOW - timedelta(days=60))
         key = links.object_key(agency.agency_id, "CASE", sid, fid)
         submitted = NOW - timedelta(days=31 if is_due else 1)
-        file = EvidenceFile(file_id=fid, name="a.jpg", size=5, content_type="image/jpeg", key=key, declared_at=submitted,
-                            status=FileStatus.VERIFIED, sha256="0" * 64)
+        file = EvidenceFile(file_id=fid, name="a.jpg", size=5, content_type="image/jpeg", key=key,
+                            declared_at=submitted, status=FileStatus.VERIFIED, sha256="0" * 64)
         sub = Submission(submission_id=sid, agency_id=agency.agency_id, link_id=sid, case_ref="CASE",
                          status=SubmissionStatus.SUBMITTED, created_at=submitted, submitted_at=submitted,
                          files={fid: file})
