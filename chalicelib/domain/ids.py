@@ -4,8 +4,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
@@ -19,7 +20,7 @@ def _b32(number: int, length: int) -> str:
 
 def new_id(now: datetime) -> str:
     """A 26-character, time-sortable id (ULID layout: 48-bit ms time + 80 random bits)."""
-    millis = int(now.timestamp() * 1000)
+    millis = (now - _EPOCH) // timedelta(milliseconds=1)  # integer arithmetic: floats drop a ms
     return _b32(millis, 10) + _b32(secrets.randbits(80), 16)
 
 

@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 
 from . import media
 from .commands import DeclaredFile
-from .errors import Gone, InvalidInput, LimitExceeded, NotFound, UnsupportedMedia
-from .models import Agency, CitizenLink, EvidenceFile, Submission, SubmissionStatus
+from .errors import Conflict, Gone, InvalidInput, LimitExceeded, NotFound, UnsupportedMedia
+from .models import Agency, CitizenLink, EvidenceFile, FileStatus, Submission, SubmissionStatus
 
 MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 336
 UPLOAD_URL_TTL = timedelta(minutes=15)
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
 
-_KEY = re.compile(
-    r"^agencies/(?P<agency_id>[0-9a-z]{26})/cases/(?P<case_ref>[A-Za-z0-9._-]{1,64})/"
-    r"(?P<submission_id>[0-9a-z]{26})/(?P<file_id>[0-9a-z]{26})$"
+_KEY = re.compile(  # the case segment follows CaseRef in commands.py
+    r"agencies/(?P<agency_id>[0-9a-z]{26})/cases/(?P<case_ref>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/"
+    r"(?P<submission_id>[0-9a-z]{26})/(?P<file_id>[0-9a-z]{26})"
 )
 
 
@@ -39,7 +39,7 @@ def object_key(agency_id: str, case_ref: str, submission_id: str, file_id: str) 
 
 
 def parse_object_key(key: str) -> dict[str, str] | None:
-    match = _KEY.match(key)
+    match = _KEY.fullmatch(key)
     return match.groupdict() if match else None
 
 
@@ -88,6 +88,8 @@ def _redeclared(submission: Submission, item: DeclaredFile) -> EvidenceFile:
     existing = submission.files.get(item.file_id or "")
     if existing is None:
         raise NotFound(f"No file {item.file_id} was declared through this link.", code="unknown_file")
+    if existing.status is not FileStatus.AWAITING_UPLOAD:  # never let a recorded file be overwritten
+        raise Conflict(f"{existing.name} has already been received.", code="file_already_received")
     if (existing.size, existing.content_type) != (item.size, item.content_type):
         raise InvalidInput("A file signed again must keep its size and type.", code="file_changed")
     return existing

@@ -35,6 +35,9 @@ SNIFF_BYTES = 64
 
 _FTYP_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif"}
 _FTYP_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
+# Sniffed types whose container holds audio-only files as often as video.
+_AUDIO_OR_VIDEO = {"video/webm", "video/mp4"}
+_MP3_SYNC = (b"\xff\xfb", b"\xff\xfa", b"\xff\xf3", b"\xff\xf2")  # MPEG-1/2 layer III, with or without CRC
 
 
 def family_of(content_type: str) -> Family | None:
@@ -53,7 +56,7 @@ def sniff(head: bytes) -> tuple[Family, str] | None:
         (head.startswith(b"\x1a\x45\xdf\xa3"), "video", "video/webm"),
         (head.startswith(b"OggS"), "audio", "audio/ogg"),
         (head.startswith(b"#!AMR"), "audio", "audio/amr"),
-        (head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), "audio", "audio/mpeg"),
+        (head.startswith(b"ID3") or head[:2] in _MP3_SYNC, "audio", "audio/mpeg"),
         (head[:2] in (b"\xff\xf1", b"\xff\xf9"), "audio", "audio/aac"),
         (head.startswith(b"%PDF-"), "pdf", "application/pdf"),
     ]
@@ -85,4 +88,10 @@ def matches_declared(declared_type: str, head: bytes) -> tuple[bool, str | None]
     found = sniff(head)
     if found is None:
         return False, None
-    return found[0] == family_of(declared_type), found[1]
+    family, detected = found
+    declared = family_of(declared_type)
+    if detected in _AUDIO_OR_VIDEO:
+        # The first bytes of these containers do not tell an audio-only file from a video
+        # (a browser's audio/webm recording, an Android .m4a with an "isom"/"mp42" brand).
+        return declared in ("audio", "video"), detected
+    return family == declared, detected

@@ -18,7 +18,7 @@ def ingest_object(key: str, *, deps: Deps) -> str:
     parts = links.parse_object_key(key)
     submission = deps.submissions.get_submission(parts["agency_id"], parts["submission_id"]) if parts else None
     file = submission.files.get(parts["file_id"]) if submission and parts else None
-    if submission is None or file is None:
+    if submission is None or file is None or file.key != key:
         log.warning("object %s matches no declared file", key)
         return "unknown"
     if file.status is not FileStatus.AWAITING_UPLOAD:
