@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain import audit
+from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
     Agency,
@@ -182,6 +183,38 @@ class MemoryRetention:
         self.swept = day
 
 
+class MemoryAccessRequests:
+    def __init__(self) -> None:
+        self.requests: dict[str, AccessRequest] = {}
+        self.fingerprints: dict[str, str] = {}
+
+    def create(self, request: AccessRequest) -> None:
+        if request.fingerprint in self.fingerprints:
+            raise Conflict("A request from this organisation is already on file.", code="duplicate_request")
+        self.requests[request.request_id] = request
+        self.fingerprints[request.fingerprint] = request.request_id
+
+    def get(self, request_id: str) -> AccessRequest | None:
+        return self.requests.get(request_id)
+
+    def decide(self, request: AccessRequest) -> None:
+        if self.requests[request.request_id].status is not RequestStatus.PENDING:
+            raise Conflict("This request was already decided.", code="already_decided")
+        self.requests[request.request_id] = request
+        if request.status is RequestStatus.DENIED:
+            self.fingerprints.pop(request.fingerprint, None)
+
+    def attach_agency(self, request_id: str, agency_id: str) -> None:
+        self.requests[request_id] = self.requests[request_id].model_copy(update={"agency_id": agency_id})
+
+    def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page:
+        matching = sorted((r for r in self.requests.values() if r.status is status), key=lambda r: r.request_id)
+        if cursor:
+            matching = [r for r in matching if r.request_id > cursor]
+        page = matching[:limit]
+        return Page(items=page, next_cursor=page[-1].request_id if len(matching) > limit else None)
+
+
 class MemoryAuditLog:
     def __init__(self) -> None:
         self.chains: dict[str, list[AuditEntry]] = {}
@@ -264,7 +297,7 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions()
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(), submissions=submissions,
-        retention=MemoryRetention(submissions), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
+        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )
     parts.update(overrides)

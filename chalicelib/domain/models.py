@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class Role(str, Enum):
     OFFICER = "officer"
     AGENCY_ADMIN = "agency_admin"
+    OPERATOR = "operator"  # the vendor's staff: programme and licences, no agency's evidence
+
+
+OPERATOR_AGENCY = "operator"  # the pseudo agency that operator keys and global audit entries belong to
 
 
 class Record(BaseModel):

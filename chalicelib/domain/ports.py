@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from .access_requests import AccessRequest, RequestStatus
 from .models import Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, Hold, Page, Submission, Tombstone
 
 
@@ -49,6 +50,16 @@ class SubmissionRepository(Protocol):
     def list_submissions(
         self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None
     ) -> Page: ...
+
+
+class AccessRequestRepository(Protocol):
+    def create(self, request: AccessRequest) -> None:
+        """Conflict (duplicate_request) if the same organisation already asked."""
+    def get(self, request_id: str) -> AccessRequest | None: ...
+    def decide(self, request: AccessRequest) -> None:
+        """Store an approval or denial; Conflict (already_decided) unless it was pending."""
+    def attach_agency(self, request_id: str, agency_id: str) -> None: ...
+    def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page: ...
 
 
 class RetentionRepository(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.ports import (
+    AccessRequestRepository,
     AgencyRepository,
     AuditLog,
     BlobStore,
@@ -24,6 +25,7 @@ class Deps:
     submissions: SubmissionRepository
     audit: AuditLog
     retention: RetentionRepository
+    access_requests: AccessRequestRepository
     blobs: BlobStore
     sms: SmsSender
     email: EmailSender
