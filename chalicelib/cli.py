@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("--contact-email", help="where the daily review digest goes")
     key = commands.add_parser("issue-key", help="issue an API key (shown once)")
     key.add_argument("agency_id")
-    key.add_argument("--role", choices=["officer", "agency_admin"], default="officer")
+    key.add_argument("--role", choices=["officer", "agency_admin", "operator"], default="officer",
+                     help="for an operator key, give 'operator' as the agency id")
     key.add_argument("--label", required=True)
     key.add_argument("--email", help="where this user's notifications go")
     verify = commands.add_parser("verify-audit", help="check an agency's audit hash chain")

@@ -11,6 +11,7 @@ ASSETS = {
     "citizen.js": "application/javascript; charset=utf-8",
     "citizen.css": "text/css; charset=utf-8",
     "i18n.json": "application/json; charset=utf-8",
+    "access.js": "application/javascript; charset=utf-8",
 }
 _ERROR_STATUS = {"link_not_found": 404, "link_expired": 410, "link_used": 410}
 
@@ -38,6 +39,10 @@ def _read(name: str) -> str:
 
 def upload_page() -> str:
     return _read("citizen.html")
+
+
+def access_page() -> str:
+    return _read("access.html")
 
 
 def asset(name: str) -> tuple[str, str] | None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ..domain import ids
 from ..domain.commands import UpdateAgencySettings
-from ..domain.errors import Forbidden, NotFound
-from ..domain.models import Agency, ApiKey, Principal, Role
+from ..domain.errors import Forbidden, InvalidInput, NotFound
+from ..domain.models import OPERATOR_AGENCY, Agency, ApiKey, Principal, Role
 from .access import Capability, require
 from .deps import Deps
 
@@ -20,8 +20,11 @@ def create_agency(name: str, country: str, *, deps: Deps) -> Agency:
 
 def issue_key(agency_id: str, role: Role, label: str, *, email: str | None = None,
               deps: Deps) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is shown once and never stored."""
-    if deps.agencies.get_agency(agency_id) is None:
+    """Create a key and return it with its secret, which is shown once and never stored.
+    Operator keys belong to the operator pseudo agency; agency keys to an existing agency."""
+    if (role is Role.OPERATOR) != (agency_id == OPERATOR_AGENCY):
+        raise InvalidInput("Operator keys, and only they, belong to the operator.", code="bad_role")
+    if role is not Role.OPERATOR and deps.agencies.get_agency(agency_id) is None:
         raise NotFound(f"No agency {agency_id}.", code="agency_not_found")
     now = deps.clock.now()
     secret = ids.new_api_key()
@@ -45,6 +48,8 @@ def authenticate(authorization: str, *, deps: Deps) -> Principal | None:
 
 
 def agency_of(principal: Principal, *, deps: Deps) -> Agency:
+    if principal.role is Role.OPERATOR:
+        raise Forbidden("Operator keys cannot act for an agency.", code="agency_only")
     agency = deps.agencies.get_agency(principal.agency_id)
     if agency is None:  # a key that outlived its agency
         raise Forbidden("This key's agency no longer exists.", code="agency_missing")
