@@ -2,6 +2,7 @@
 shapes the response; the rules live in chalicelib/domain, the use cases in chalicelib/services."""
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from chalicelib.domain.commands import (
     SetRetentionPolicy,
     UpdateAgencySettings,
 )
+from chalicelib.domain.exports import StartExport
 from chalicelib.domain.models import AuditFilter, Principal
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.http import datetime_param, handled, int_param, json_response, parse
@@ -26,6 +28,7 @@ from chalicelib.services import (
     citizen_links,
     citizen_uploads,
     custody,
+    exports,
     ingest,
     retention,
     review,
@@ -34,6 +37,8 @@ from chalicelib.services import (
 from chalicelib.views import file_view, link_view, submission_view
 
 app = Chalice(app_name="citizen-evidence")
+# Read at import: Chalice subscribes the export worker to this queue when it packages the app.
+EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-exports")
 
 
 @app.middleware("http")
@@ -180,6 +185,37 @@ def audit_log() -> Response:
                           "next_after": after})
 
 
+@app.route("/agency/exports", methods=["POST"], authorizer=agency_key)
+@handled
+def start_export() -> Response:
+    principal = agency_caller()
+    job = exports.start_export(principal, parse(StartExport, body()), deps=bootstrap.export_deps())
+    return json_response(exports.ExportView(job=job).body(), status=201)
+
+
+@app.route("/agency/exports/{export_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_export(export_id: str) -> Response:
+    params = dict(request().query_params or {})
+    view = exports.get_export(agency_caller(), export_id, deps=bootstrap.export_deps(), cursor=params.get("next"),
+                              limit=int_param(params, "limit", 100))
+    return json_response(view.body())
+
+
+@app.route("/agency/exports/{export_id}/retry", methods=["POST"], authorizer=agency_key)
+@handled
+def retry_export(export_id: str) -> Response:
+    job = exports.retry_export(agency_caller(), export_id, deps=bootstrap.export_deps())
+    return json_response(exports.ExportView(job=job).body(), status=202)
+
+
+def agency_caller() -> Principal:
+    """The caller, refused unless it acts for an agency (operator keys do not)."""
+    principal = caller()
+    agencies.agency_of(principal, deps=bootstrap.deps())
+    return principal
+
+
 # --- citizen page and API (the token is the only credential) -------------------------------
 
 @app.route("/c/{token}", methods=["GET"])
@@ -258,6 +294,14 @@ def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
     metrics.add_metric(name=f"Upload_{result['outcome']}", unit="Count", value=1)
     metrics.flush_metrics()
     return result
+
+
+@app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1, name="export_chunk")
+def export_chunk(event: Any) -> None:
+    """Run one chunk of an export; the service queues the next one while the job runs."""
+    for record in event:
+        exports.handle_chunk_message(record.body, deps=bootstrap.export_deps(),
+                                     time_left=lambda: event.context.get_remaining_time_in_millis() / 1000)
 
 
 def _ingest(data: dict[str, Any]) -> dict[str, Any]:

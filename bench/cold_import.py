@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "APP_STAGE": "bench", "TABLE_NAME": "t", "AUDIT_TABLE_NAME": "a",
+ENV = {**os.environ, "APP_STAGE": "bench", "TABLE_NAME": "t", "EXPORT_QUEUE_NAME": "q", "AUDIT_TABLE_NAME": "a",
        "IDEMPOTENCY_TABLE_NAME": "i", "EVIDENCE_BUCKET": "b", "EMAIL_SENDER": "x@example.org"}
 
 

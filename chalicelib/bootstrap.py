@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, load_settings
 from .services.deps import Deps
+
+if TYPE_CHECKING:
+    from .services.exports import ExportDeps
 
 _override: Deps | None = None
 
@@ -51,6 +54,20 @@ def _aws_deps() -> Deps:
         email=SesEmail(client("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,
     )
+
+
+@lru_cache(maxsize=1)
+def export_deps() -> ExportDeps:
+    from .adapters.dynamo_exports import DynamoExports
+    from .adapters.s3_exports import S3ExportStorage, SqsJobQueue
+    from .services.exports import ExportDeps
+
+    cfg, base, sqs = settings(), deps(), client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=cfg.export_queue_name)["QueueUrl"]
+    return ExportDeps(clock=base.clock, exports=DynamoExports(client("dynamodb"), cfg.table_name),
+                      submissions=base.submissions, audit=base.audit,
+                      storage=S3ExportStorage(client("s3"), cfg.evidence_bucket),
+                      queue=SqsJobQueue(sqs, queue_url), evidence_bucket=cfg.evidence_bucket)
 
 
 def deps() -> Deps:

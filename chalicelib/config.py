@@ -21,6 +21,7 @@ class Settings(BaseModel):
     audit_table_name: str = Field(alias="AUDIT_TABLE_NAME")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     evidence_bucket: str = Field(alias="EVIDENCE_BUCKET")
+    export_queue_name: str = Field(alias="EXPORT_QUEUE_NAME")
     # Where citizen links point. Unset on API Gateway: the link is built from the request's host and stage.
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     email_sender: str = Field(alias="EMAIL_SENDER")

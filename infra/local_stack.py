@@ -147,19 +147,31 @@ class LocalStack:
         self.log("  proved   S3 -> EventBridge -> local queue")
 
     def deliver_pending_events(self, wait_seconds: int = 0) -> int:
-        """Hand queued EventBridge events to app.ingest_upload, as Lambda would; returns how many."""
-        sqs = _client("sqs")
-        messages = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=wait_seconds).get("Messages", [])
+        """Hand queued messages to their handlers in app.py, as Lambda would: S3 events (through
+        the local EventBridge rule) to ingest_upload, export chunks to export_chunk."""
         app = importlib.import_module("app")
+        delivered = self._deliver(self._queue_url, wait_seconds,
+                                  lambda m: app.ingest_upload(json.loads(m["Body"]), _LambdaContext()))
+        return delivered + self._deliver(self._export_queue_url(), 0,
+                                         lambda m: app.export_chunk(_sqs_event(m), _LambdaContext()))
+
+    def _deliver(self, queue_url: str, wait_seconds: int, handle: Callable[[dict[str, Any]], Any]) -> int:
+        sqs = _client("sqs")
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=wait_seconds).get("Messages", [])
         for message in messages:
             try:
-                result = app.ingest_upload(json.loads(message["Body"]), _LambdaContext())
-                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-                self.log(f"event            upload {result.get('outcome')}")
+                result = handle(message)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.log(f"delivered        {queue_url.rsplit('/', 1)[-1]}: {result}")
             except Exception:  # left on the queue: redelivered after its visibility timeout, as in AWS
-                self.log("event handler failed:\n" + traceback.format_exc())
+                self.log("handler failed:\n" + traceback.format_exc())
         return len(messages)
+
+    def _export_queue_url(self) -> str:
+        if not hasattr(self, "_exports_url"):
+            self._exports_url = _client("sqs").get_queue_url(QueueName=os.environ["EXPORT_QUEUE_NAME"])["QueueUrl"]
+        return self._exports_url
 
     def _pump_events(self) -> None:
         while not self._stop.is_set():
@@ -257,6 +269,13 @@ class _LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _sqs_event(message: dict[str, Any]) -> dict[str, Any]:
+    """An SQS message in the shape Lambda's SQS integration delivers it."""
+    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                         "body": message["Body"], "attributes": {}, "messageAttributes": {},
+                         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:local", "awsRegion": REGION}]}
 
 
 def _client(service: str) -> Any:

@@ -58,6 +58,7 @@ def _check_names_match_app_config(outputs: dict[str, str]) -> None:
     """.chalice/config.json names the resources too: a drift would only show at the first request."""
     expected = {os.environ[var]: logical for logical, var in TABLES.items()}
     expected[os.environ["EVIDENCE_BUCKET"]] = "EvidenceBucket"
+    expected[os.environ["EXPORT_QUEUE_NAME"]] = "ExportQueue"
     for name, logical in expected.items():
         if outputs.get(logical) != name:
             raise RuntimeError(

@@ -297,7 +297,8 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions()
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(), submissions=submissions,
-        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), audit=MemoryAuditLog(), blobs=MemoryBlobs(), sms=RecordingSms(),
+        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), audit=MemoryAuditLog(),
+        blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )
     parts.update(overrides)

@@ -6,7 +6,11 @@ from datetime import date
 
 from ..domain import ids
 from ..domain.access_requests import (
-    AccessRequest, DenyAccessRequest, RequestStatus, SubmitAccessRequest, fingerprint,
+    AccessRequest,
+    DenyAccessRequest,
+    RequestStatus,
+    SubmitAccessRequest,
+    fingerprint,
 )
 from ..domain.errors import DeliveryFailed, Forbidden, InvalidInput, NotFound
 from ..domain.models import OPERATOR_AGENCY, Agency, Page, Principal, Role

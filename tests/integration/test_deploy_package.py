@@ -36,7 +36,8 @@ def test_each_function_has_its_own_role_with_its_policy_file(packaged):
     resources = json.loads((packaged / "sam.json").read_text())["Resources"]
     roles = {name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
     expected = {"ApiHandlerRole": "api_handler", "AgencyKeyRole": "agency_key", "IngestUploadRole": "ingest_upload",
-                "RetentionSweepRole": "retention_sweep", "DailyDigestRole": "daily_digest"}
+                "RetentionSweepRole": "retention_sweep", "DailyDigestRole": "daily_digest",
+                "ExportChunkRole": "export_chunk"}
     assert roles == set(expected)
     for role, policy_file in expected.items():
         attached = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]

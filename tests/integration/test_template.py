@@ -54,7 +54,8 @@ def test_chalice_points_each_function_at_a_policy_file_that_exists():
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     assert config["autogen_policy"] is False
     functions = config["stages"]["prod"]["lambda_functions"]
-    assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest"}
+    assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest",
+                              "export_chunk"}
     for settings in functions.values():
         policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).resolve().read_text())
         assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
