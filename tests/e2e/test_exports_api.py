@@ -86,3 +86,15 @@ def test_another_agency_cannot_see_an_export(stack):
                                   json={"case_ref": "NO-SUCH-CASE", "target": {"type": "download_links"}})
     other = stack.agency(_other_agency_key(stack))
     assert other.get(f"{stack.api_url}/agency/exports/{started.json()['export_id']}").status_code == 404
+
+
+def test_the_operator_cli_runs_an_export_with_a_progress_bar(stack, capsys):
+    import argparse
+
+    from chalicelib import cli
+
+    sent(stack, case_ref="EXPORT-CLI-1")
+    args = argparse.Namespace(agency_id=stack.agency_id, case_ref="EXPORT-CLI-1", bucket=None, prefix="")
+    assert cli._export(args) == 0
+    out = capsys.readouterr()
+    assert "[########################################] 1/1 files" in out.err and ": done" in out.out
