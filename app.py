@@ -9,31 +9,42 @@ from typing import Any
 from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Cron, Rate, Request, Response
 
 from chalicelib import bootstrap, pages
+from chalicelib.domain.access_requests import DenyAccessRequest, RequestStatus, SubmitAccessRequest
 from chalicelib.domain.commands import (
     CompleteSubmission,
     CreateCitizenLink,
+    ExtendProgram,
     PlaceHold,
     RequestUploads,
     ReviewSubmission,
+    SetCountryDate,
+    SetLicense,
+    SetQuota,
     SetRetentionPolicy,
     UpdateAgencySettings,
 )
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.exports import StartExport
 from chalicelib.domain.models import AuditFilter, Principal
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.http import datetime_param, handled, int_param, json_response, parse
 from chalicelib.observability import bind_request, logger, metrics
 from chalicelib.services import (
+    access,
+    access_requests,
     agencies,
     citizen_links,
     citizen_uploads,
     custody,
     exports,
     ingest,
+    licensing,
+    notify,
     retention,
     review,
     submissions,
 )
+from chalicelib.services.deps import Deps
 from chalicelib.views import file_view, link_view, submission_view
 
 app = Chalice(app_name="citizen-evidence")
@@ -118,13 +129,13 @@ def get_submission(submission_id: str) -> Response:
 
 
 SETTINGS = {"agency_id", "name", "country", "link_ttl_hours", "max_files_per_link", "auto_accept", "contact_email",
-            "access_mode", "retention"}
+            "retention"}
 
 
 @app.route("/agency/settings", methods=["GET"], authorizer=agency_key)
 @handled
 def get_settings() -> Response:
-    agency = agencies.agency_of(caller(), deps=bootstrap.deps())
+    agency = access.agency_of(caller(), deps=bootstrap.deps())
     return json_response(agency.model_dump(mode="json", include=SETTINGS))
 
 
@@ -212,8 +223,103 @@ def retry_export(export_id: str) -> Response:
 def agency_caller() -> Principal:
     """The caller, refused unless it acts for an agency (operator keys do not)."""
     principal = caller()
-    agencies.agency_of(principal, deps=bootstrap.deps())
+    access.agency_of(principal, deps=bootstrap.deps())
     return principal
+
+
+@app.route("/agency/license", methods=["GET"], authorizer=agency_key)
+@handled
+def get_license() -> Response:
+    agency = access.agency_of(caller(), deps=bootstrap.deps())
+    ent = access.entitlements_of(agency.agency_id, deps=bootstrap.deps())
+    days_left = (ent.program_end - ent.on).days if ent.program_end and ent.program_end >= ent.on else None
+    return json_response(ent.model_dump(mode="json", exclude={"agency_id"}) | {"days_left": days_left})
+
+
+# --- access requests (public) and operator controls ----------------------------------------
+
+@app.route("/access", methods=["GET"])
+def access_page() -> Response:
+    return Response(body=pages.access_page(), status_code=200, headers=pages.security_headers("'self'"))
+
+
+@app.route("/access-requests", methods=["POST"])
+@handled
+def submit_access_request() -> Response:
+    received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
+    return json_response({"request_id": received.request_id, "status": received.status.value}, status=201)
+
+
+@app.route("/operator/access-requests", methods=["GET"], authorizer=agency_key)
+@handled
+def list_access_requests() -> Response:
+    params = dict(request().query_params or {})
+    status = params.get("status", "pending")
+    if status not in {s.value for s in RequestStatus}:
+        raise InvalidInput("status is pending, approved or denied.", code="validation_error")
+    page = access_requests.list_requests(caller(), RequestStatus(status), limit=int_param(params, "limit", 50),
+                                         cursor=params.get("next"), deps=bootstrap.deps())
+    return json_response({"items": [r.model_dump(mode="json", exclude={"fingerprint"}) for r in page.items],
+                          "next": page.next_cursor})
+
+
+@app.route("/operator/access-requests/{request_id}/approve", methods=["POST"], authorizer=agency_key)
+@handled
+def approve_access_request(request_id: str) -> Response:
+    decided, key = access_requests.approve(caller(), request_id, deps=bootstrap.deps())
+    return json_response({"request_id": request_id, "agency_id": decided.agency_id, "admin_key": key})
+
+
+@app.route("/operator/access-requests/{request_id}/deny", methods=["POST"], authorizer=agency_key)
+@handled
+def deny_access_request(request_id: str) -> Response:
+    decided = access_requests.deny(caller(), request_id, parse(DenyAccessRequest, body()), deps=bootstrap.deps())
+    return json_response({"request_id": request_id, "status": decided.status.value})
+
+
+@app.route("/operator/agencies/{agency_id}/license", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_agency_license(agency_id: str) -> Response:
+    cmd, deps = parse(SetLicense, body()), operator_deps()
+    lic = licensing.set_license(agency_id, cmd.kind, cmd.citizen_addon, country=cmd.country,
+                                licenses=deps.licenses, clock=deps.clock, audit=deps.audit, actor=caller().actor)
+    return json_response(lic.model_dump(mode="json"))
+
+
+@app.route("/operator/program/extend", methods=["POST"], authorizer=agency_key)
+@handled
+def extend_program() -> Response:
+    cmd, deps = parse(ExtendProgram, body()), operator_deps()
+    end = licensing.extend_program(cmd.end, cmd.agency_id, licenses=deps.licenses, clock=deps.clock,
+                                   audit=deps.audit, actor=caller().actor)
+    return json_response({"end": end.isoformat(), "agency_id": cmd.agency_id})
+
+
+@app.route("/operator/quota", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_quota() -> Response:
+    cmd, deps = parse(SetQuota, body()), operator_deps()
+    used = 0
+    if cmd.agency_id:
+        agency = deps.agencies.get_agency(cmd.agency_id)
+        used = agency.used_bytes if agency else 0
+    quota = licensing.set_quota(cmd.quota_bytes, agency_id=cmd.agency_id, used_bytes=used, licenses=deps.licenses,
+                                clock=deps.clock, audit=deps.audit, actor=caller().actor)
+    return json_response({"quota_bytes": quota, "agency_id": cmd.agency_id, "used_bytes": used})
+
+
+@app.route("/operator/countries/{country}", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_country_date(country: str) -> Response:
+    cmd, deps = parse(SetCountryDate, body()), operator_deps()
+    saved = licensing.set_country_date(country, cmd.available_from, licenses=deps.licenses, clock=deps.clock,
+                                       audit=deps.audit, actor=caller().actor)
+    return json_response(saved.model_dump(mode="json"))
+
+
+def operator_deps() -> Deps:
+    access_requests.require_operator(caller())
+    return bootstrap.deps()
 
 
 # --- citizen page and API (the token is the only credential) -------------------------------
@@ -273,6 +379,15 @@ def _browser_language() -> str:
 def daily_digest(event: Any) -> dict[str, int]:
     """Each morning (13:00 UTC), tell each agency how many submissions wait for review."""
     return review.send_digests(deps=bootstrap.deps())
+
+
+@app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="license_daily")
+def license_daily(event: Any) -> dict[str, Any]:
+    """Warn agencies 30, 7 and 1 days before their free access ends, and apply the end once."""
+    deps = bootstrap.deps()
+    return licensing.run_daily(deps.clock.now().date(), licenses=deps.licenses, audit=deps.audit,
+                               notify=lambda agency_id, subject, text: notify.email_agency(
+                                   agency_id, subject, text, deps=deps), clock=deps.clock)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--bucket", help="the agency's bucket; without it: download links")
     export.add_argument("--prefix", default="")
     schedule = commands.add_parser("run-schedule", help="run a scheduled function once")
-    schedule.add_argument("name", choices=["retention-sweep", "daily-digest"])
+    schedule.add_argument("name", choices=["retention-sweep", "daily-digest", "license-daily"])
     schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
@@ -102,14 +102,19 @@ def _run_schedule(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from . import bootstrap
-    from .services import retention, review
+    from .services import licensing, notify, retention, review
 
     deps = bootstrap.deps()
+    now = datetime.fromisoformat(args.now) if args.now else deps.clock.now()
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     if args.name == "daily-digest":
-        print(json.dumps(review.send_digests(deps=deps)))
-        return 0
-    now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else None
-    print(json.dumps(retention.sweep(deps=deps, now=now)))
+        result: object = review.send_digests(deps=deps)
+    elif args.name == "license-daily":
+        result = licensing.run_daily(now.date(), licenses=deps.licenses, audit=deps.audit, clock=deps.clock,
+                                     notify=lambda a, s, t: notify.email_agency(a, s, t, deps=deps))
+    else:
+        result = retention.sweep(deps=deps, now=now)
+    print(json.dumps(result, default=str))
     return 0
 
 

@@ -49,11 +49,13 @@ class Seed:
     agency_id: str
     officer_key: str
     admin_key: str
+    operator_key: str
 
 
 class LocalStack:
     def __init__(self, *, moto_port: int = 0, api_port: int = 0, log: Callable[[str], None] = print,
-                 chalice_log: Path | None = None) -> None:
+                 chalice_log: Path | None = None, run_schedules: bool = False) -> None:
+        self.run_schedules = run_schedules
         self.moto_port, self.api_port = moto_port or free_port(), api_port or free_port()
         self.log, self.chalice_log = log, chalice_log
         self._stop = threading.Event()
@@ -97,7 +99,25 @@ class LocalStack:
         self.seed = self._seed()
         self._start_chalice()
         self._spawn(self._pump_events)
+        if self.run_schedules:
+            self._spawn(self._schedules)
         return self
+
+    SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400}
+
+    def _schedules(self) -> None:
+        """What EventBridge schedules do in AWS: call each scheduled handler, at start and then on
+        its period. `./dev cli run-schedule NAME --now ...` runs one by hand, with time travel."""
+        app = importlib.import_module("app")
+        next_run = dict.fromkeys(self.SCHEDULES, 0.0)
+        while not self._stop.wait(1):
+            for name, period in self.SCHEDULES.items():
+                if time.monotonic() >= next_run[name]:
+                    next_run[name] = time.monotonic() + period
+                    try:
+                        self.log(f"schedule         {name}: {getattr(app, name)({}, _LambdaContext())}")
+                    except Exception:
+                        self.log(f"schedule {name} failed:\n" + traceback.format_exc())
 
     def stop(self) -> None:
         self._stop.set()
@@ -186,14 +206,17 @@ class LocalStack:
 
     def _seed(self) -> Seed:
         from chalicelib import bootstrap
-        from chalicelib.domain.models import Role
+        from chalicelib.domain.models import OPERATOR_AGENCY, Role
         from chalicelib.services import agencies
 
         deps = bootstrap.deps()
         agency = agencies.create_agency("Demo Police Department", "US", deps=deps)
-        _, officer = agencies.issue_key(agency.agency_id, Role.OFFICER, "demo officer", deps=deps)
+        deps.agencies.save_agency(agency.model_copy(update={"contact_email": "desk@demo-pd.example"}))
+        _, officer = agencies.issue_key(agency.agency_id, Role.OFFICER, "demo officer",
+                                        email="officer@demo-pd.example", deps=deps)
         _, admin = agencies.issue_key(agency.agency_id, Role.AGENCY_ADMIN, "demo admin", deps=deps)
-        return Seed(agency.agency_id, officer, admin)
+        _, operator = agencies.issue_key(OPERATOR_AGENCY, Role.OPERATOR, "demo operator", deps=deps)
+        return Seed(agency.agency_id, officer, admin, operator)
 
     def _start_chalice(self) -> None:
         chalice = Path(sys.executable).parent / "chalice"
@@ -290,7 +313,7 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=8000)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    stack = LocalStack(moto_port=args.moto_port, api_port=args.api_port).start()
+    stack = LocalStack(moto_port=args.moto_port, api_port=args.api_port, run_schedules=True).start()
     stack._spawn(stack.echo_outbox)
     _write_env_for_cli(stack)
     _banner(stack)
@@ -323,6 +346,7 @@ The local stack is up.
   demo agency          {stack.seed.agency_id}
   officer API key      {key}
   admin API key        {stack.seed.admin_key}
+  operator API key     {stack.seed.operator_key}
 
 Send a citizen a link (the SMS is printed here, as SNS accepted it):
   curl -s -X POST {stack.api_url}/agency/citizen-links \\

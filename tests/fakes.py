@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from chalicelib.adapters.memory_licenses import MemoryLicenses
 from chalicelib.domain import audit
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
@@ -58,6 +59,10 @@ class MemoryAgencies:
 
     def get_agency(self, agency_id: str) -> Agency | None:
         return self.agencies.get(agency_id)
+
+    def add_usage(self, agency_id: str, delta_bytes: int) -> None:
+        agency = self.agencies[agency_id]
+        self.agencies[agency_id] = agency.model_copy(update={"used_bytes": agency.used_bytes + delta_bytes})
 
     def create_key(self, key: ApiKey) -> None:
         if key.key_hash in self.keys:
@@ -297,7 +302,8 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions()
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(), submissions=submissions,
-        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), audit=MemoryAuditLog(),
+        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), licenses=MemoryLicenses(),
+        audit=MemoryAuditLog(),
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )

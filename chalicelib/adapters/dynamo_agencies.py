@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..domain.models import Agency, ApiKey
-from .dynamo_codec import DynamoBase
+from .dynamo_codec import DynamoBase, to_item, value
 
 
 class DynamoAgencies(DynamoBase):
@@ -11,6 +11,11 @@ class DynamoAgencies(DynamoBase):
 
     def save_agency(self, agency: Agency) -> None:
         self._put(self._agency(agency), new=False, conflict="No such agency.")
+
+    def add_usage(self, agency_id: str, delta_bytes: int) -> None:
+        self._db.update_item(TableName=self._table, Key=to_item({"pk": f"AGENCY#{agency_id}", "sk": "PROFILE"}),
+                             UpdateExpression="ADD used_bytes :d", ConditionExpression="attribute_exists(pk)",
+                             ExpressionAttributeValues={":d": value(delta_bytes)})
 
     def get_agency(self, agency_id: str) -> Agency | None:
         item = self._get(f"AGENCY#{agency_id}", "PROFILE")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -84,3 +85,23 @@ class SetRetentionPolicy(Command):
 
 class PlaceHold(Command):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
+class SetLicense(Command):
+    kind: Literal["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"]
+    citizen_addon: bool = False
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+class ExtendProgram(Command):
+    end: date = Field(strict=False)
+    agency_id: str | None = Field(default=None, max_length=40)
+
+
+class SetQuota(Command):
+    quota_bytes: int = Field(gt=0)
+    agency_id: str | None = Field(default=None, max_length=40)
+
+
+class SetCountryDate(Command):
+    available_from: date = Field(strict=False)

@@ -23,7 +23,7 @@ class Record(BaseModel):
 
 class AccessMode(str, Enum):
     FULL = "full"
-    LIMITED = "limited"  # read, download and export only (set by the licence rules)
+    LIMITED = "limited"  # read, download and export only (decided by domain/licensing.py)
 
 
 class RetentionPolicy(Record):
@@ -43,8 +43,8 @@ class Agency(Record):
     max_files_per_link: int = 50
     auto_accept: bool = False
     contact_email: str | None = None
-    access_mode: AccessMode = AccessMode.FULL
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    used_bytes: int = 0  # what its evidence occupies, counted as files land and are deleted
 
 
 class ApiKey(Record):

@@ -1,11 +1,15 @@
-"""What an agency may do right now. Reading, downloading and exporting its own data are never
-refused: an agency in limited mode (its licence lets it do nothing else) keeps them."""
+"""What a caller may do right now, decided by the agency's entitlements (domain/licensing.py).
+Reading, downloading and exporting its own data are never refused: an agency in limited mode
+(the program ended and nothing else is licensed) keeps them."""
 from __future__ import annotations
 
 from enum import Enum
 
 from ..domain.errors import Forbidden
+from ..domain.licensing import OFFICERS, Entitlements
 from ..domain.models import AccessMode, Agency, Principal, Role
+from . import licensing
+from .deps import Deps
 
 
 class Capability(str, Enum):
@@ -19,14 +23,40 @@ class Capability(str, Enum):
 
 ALWAYS = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT}
 ADMIN_ONLY = {Capability.CONFIGURE}
+NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS}
 
 
-def require(principal: Principal, agency: Agency, capability: Capability) -> None:
+def agency_of(principal: Principal, *, deps: Deps) -> Agency:
+    if principal.role is Role.OPERATOR:
+        raise Forbidden("Operator keys cannot act for an agency.", code="agency_only")
+    agency = deps.agencies.get_agency(principal.agency_id)
+    if agency is None:  # a key that outlived its agency
+        raise Forbidden("This key's agency no longer exists.", code="agency_missing")
+    return agency
+
+
+def entitlements_of(agency_id: str, *, deps: Deps) -> Entitlements:
+    return licensing.current(agency_id, deps.clock.now().date(), licenses=deps.licenses)
+
+
+def allow(principal: Principal, capability: Capability, *, deps: Deps) -> Agency:
+    """The caller's agency, if the caller may do this now; Forbidden saying what is missing."""
+    agency = agency_of(principal, deps=deps)
     if capability in ADMIN_ONLY and principal.role is not Role.AGENCY_ADMIN:
         raise Forbidden("Only an agency admin may do this.", code="admin_only")
-    if capability not in ALWAYS and agency.access_mode is AccessMode.LIMITED:
+    if capability in ALWAYS:
+        return agency
+    ensure_feature(entitlements_of(agency.agency_id, deps=deps), capability)
+    return agency
+
+
+def ensure_feature(ent: Entitlements, capability: Capability) -> None:
+    if ent.access_mode is AccessMode.LIMITED:
         raise Forbidden(
-            f"Your agency's access is limited to reading, downloading and exporting its data; "
-            f"{capability.value.replace('_', ' ')} is not included.",
-            code="limited_mode", details={"missing": capability.value},
-        )
+            "Your agency's access is limited to reading, downloading and exporting its data"
+            f"{': ' + ent.reasons[OFFICERS] if OFFICERS in ent.reasons else ''}.",
+            code="limited_mode", details={"missing": capability.value})
+    feature = NEEDS_FEATURE.get(capability)
+    if feature and not getattr(ent, feature):
+        raise Forbidden(ent.reasons.get(feature, f"Your agency does not have {feature}."),
+                        code="entitlement_missing", details={"missing": feature})

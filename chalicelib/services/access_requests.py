@@ -1,9 +1,6 @@
 """The public access-request form and the operator's decisions on it."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
-
 from ..domain import ids
 from ..domain.access_requests import (
     AccessRequest,
@@ -13,17 +10,16 @@ from ..domain.access_requests import (
     fingerprint,
 )
 from ..domain.errors import DeliveryFailed, Forbidden, InvalidInput, NotFound
-from ..domain.models import OPERATOR_AGENCY, Agency, Page, Principal, Role
-from . import agencies
+from ..domain import program
+from ..domain.licensing import AgencyLicense, LicenseKind
+from ..domain.models import OPERATOR_AGENCY, Page, Principal, Role
+from . import agencies, licensing
 from .deps import Deps
 
-# (agency, request, deps) -> None: gives the new agency its licence and programme enrollment.
-Enroll = Callable[[Agency, AccessRequest, Deps], None]
 
-
-def submit(cmd: SubmitAccessRequest, *, available_from: Callable[[str], date], deps: Deps) -> AccessRequest:
+def submit(cmd: SubmitAccessRequest, *, deps: Deps) -> AccessRequest:
     now = deps.clock.now()
-    opens = available_from(cmd.country)
+    opens = deps.licenses.get_settings().available_from(cmd.country)
     if now.date() < opens:
         raise InvalidInput(f"The program opens to organisations in {cmd.country} on {opens.isoformat()}.",
                            code="country_not_yet_available", details={"available_from": opens.isoformat()})
@@ -54,19 +50,24 @@ def _pending(request_id: str, deps: Deps) -> AccessRequest:
     return request
 
 
-def approve(principal: Principal, request_id: str, *, enroll: Enroll, deps: Deps) -> tuple[AccessRequest, str]:
+def approve(principal: Principal, request_id: str, *, deps: Deps) -> tuple[AccessRequest, str]:
     """Create the agency with its enrollment and an admin key, emailed to the contact.
     Returns the decided request and the key (shown once, to the operator as well)."""
     require_operator(principal)
     request = _pending(request_id, deps)
     now = deps.clock.now()
+    # Refuse before anything is written: the program must still be open to join.
+    program.check_enrollment(AgencyLicense(agency_id="new", kind=LicenseKind(request.current_license),
+                                           country=request.country), deps.licenses.get_settings(), now)
     decided = request.model_copy(update={"status": RequestStatus.APPROVED, "decided_at": now,
                                          "decided_by": principal.actor})
     deps.access_requests.decide(decided)  # first: a second approval fails here, before creating anything
-    agency = agencies.create_agency(request.organisation, request.country, deps=deps)
+    agency = agencies.create_agency(request.organisation, request.country,
+                                    license=LicenseKind(request.current_license), deps=deps)
     agency = agency.model_copy(update={"contact_email": request.contact_email})
     deps.agencies.save_agency(agency)
-    enroll(agency, request, deps)
+    licensing.enroll(agency.agency_id, now, licenses=deps.licenses, clock=deps.clock, audit=deps.audit,
+                     actor=principal.actor)
     _, secret = agencies.issue_key(agency.agency_id, Role.AGENCY_ADMIN, f"admin for {request.contact_name}",
                                    email=request.contact_email, deps=deps)
     deps.access_requests.attach_agency(request_id, agency.agency_id)

@@ -3,18 +3,24 @@ from __future__ import annotations
 
 from ..domain import ids
 from ..domain.commands import UpdateAgencySettings
-from ..domain.errors import Forbidden, InvalidInput, NotFound
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.licensing import LicenseKind
 from ..domain.models import OPERATOR_AGENCY, Agency, ApiKey, Principal, Role
-from .access import Capability, require
+from . import licensing
+from .access import Capability, allow
 from .deps import Deps
 
 
-def create_agency(name: str, country: str, *, deps: Deps) -> Agency:
+def create_agency(name: str, country: str, *, license: LicenseKind = LicenseKind.EVIDENCE_BASIC,
+                  citizen_addon: bool = False, deps: Deps) -> Agency:
+    """An agency with its licence (an operator's act; the licence decides what it may do)."""
     now = deps.clock.now()
     agency = Agency(agency_id=ids.new_id(now), name=name, country=country.upper(), created_at=now)
     deps.agencies.create_agency(agency)
     deps.audit.append(agency.agency_id, at=now, actor="operator", action="agency.created",
                       target=f"agency:{agency.agency_id}", details={"name": name})
+    licensing.set_license(agency.agency_id, license, citizen_addon, country=agency.country,
+                          licenses=deps.licenses, clock=deps.clock, audit=deps.audit)
     return agency
 
 
@@ -47,18 +53,8 @@ def authenticate(authorization: str, *, deps: Deps) -> Principal | None:
     return Principal(agency_id=key.agency_id, role=key.role, key_id=key.key_id, email=key.email)
 
 
-def agency_of(principal: Principal, *, deps: Deps) -> Agency:
-    if principal.role is Role.OPERATOR:
-        raise Forbidden("Operator keys cannot act for an agency.", code="agency_only")
-    agency = deps.agencies.get_agency(principal.agency_id)
-    if agency is None:  # a key that outlived its agency
-        raise Forbidden("This key's agency no longer exists.", code="agency_missing")
-    return agency
-
-
 def update_settings(principal: Principal, cmd: UpdateAgencySettings, *, deps: Deps) -> Agency:
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.CONFIGURE)
+    agency = allow(principal, Capability.CONFIGURE, deps=deps)
     changes = cmd.model_dump(exclude_none=True)
     updated = agency.model_copy(update=changes)
     deps.agencies.save_agency(updated)

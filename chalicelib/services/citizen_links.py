@@ -7,8 +7,7 @@ from ..domain import ids, links, messages
 from ..domain.commands import CreateCitizenLink
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.models import Agency, CitizenLink, Delivery, Principal
-from .access import Capability, require
-from .agencies import agency_of
+from .access import Capability, allow
 from .deps import Deps
 
 
@@ -17,8 +16,7 @@ def send_citizen_link(
 ) -> tuple[CitizenLink, str]:
     """Create the link, store only its token's hash, deliver it; returns the link and its URL.
     A failed delivery does not undo the link: the officer sees the status and can read the URL out."""
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.SEND_LINKS)
+    agency = allow(principal, Capability.SEND_LINKS, deps=deps)
     now = deps.clock.now()
     token = ids.new_token()
     link = CitizenLink(

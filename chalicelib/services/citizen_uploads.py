@@ -5,9 +5,11 @@ from typing import Any
 
 from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteSubmission, RequestUploads
-from ..domain.errors import Conflict, DeliveryFailed, Gone, InvalidInput, NotFound
+from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, LimitExceeded, NotFound
+from ..domain.licensing import Entitlements
 from ..domain.models import CitizenLink, EvidenceFile, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
+from . import access
 from .deps import Deps
 
 
@@ -25,16 +27,26 @@ def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None]:
     except NotFound as exc:
         return exc.code, None
     try:
-        links.ensure_usable(link, submission, deps.clock.now())
+        _ensure_usable(link, submission, deps)
     except Gone as exc:
         return exc.code, link.language
+    except Forbidden:  # the agency may no longer collect through links: to the citizen, it expired
+        return "link_expired", link.language
     return None, link.language
+
+
+def _ensure_usable(link: CitizenLink, submission: Submission | None, deps: Deps) -> Entitlements:
+    """The link is live and its agency may still collect through it (checked on every citizen call)."""
+    links.ensure_usable(link, submission, deps.clock.now())
+    ent = access.entitlements_of(link.agency_id, deps=deps)
+    access.ensure_feature(ent, access.Capability.SEND_LINKS)
+    return ent
 
 
 def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
     """What the upload page needs to know. Nothing here identifies the case or the citizen."""
     link, submission = resolve(token, deps=deps)
-    links.ensure_usable(link, submission, deps.clock.now())
+    _ensure_usable(link, submission, deps)
     agency = deps.agencies.get_agency(link.agency_id)
     return {
         "agency_name": agency.name if agency else "",
@@ -54,17 +66,32 @@ def request_uploads(
     """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
     link, submission = resolve(token, deps=deps)
     now = deps.clock.now()
-    links.ensure_usable(link, submission, now)
+    ent = _ensure_usable(link, submission, deps)
     submission = submission or _open(link, deps)
     added, again = links.plan_files(
         submission, cmd.files, max_files=link.max_files, max_bytes=deps.max_upload_bytes,
         now=now, new_id=lambda: ids.new_id(now),
     )
+    _check_quota(link.agency_id, ent, sum(f.size for f in added), deps)
     if added:
         deps.submissions.add_files(submission, added)
     fresh, earlier = iter(added), iter(again)
     in_order = [next(earlier) if item.file_id else next(fresh) for item in cmd.files]
     return submission.submission_id, [(f, _sign(f, deps)) for f in in_order]
+
+
+def _check_quota(agency_id: str, ent: Entitlements, adding: int, deps: Deps) -> None:
+    """A first-time agency's program account has a storage quota: refuse what would pass it now,
+    when the URL is asked for (usage itself is counted from what actually lands, in ingest)."""
+    if ent.storage_quota_bytes is None or not adding:
+        return
+    agency = deps.agencies.get_agency(agency_id)
+    used = agency.used_bytes if agency else 0
+    if used + adding > ent.storage_quota_bytes:
+        raise LimitExceeded(
+            "The agency's storage is full; these files cannot be accepted. Please contact the agency.",
+            code="storage_quota_exceeded",
+            details={"quota_bytes": ent.storage_quota_bytes, "used_bytes": used, "requested_bytes": adding})
 
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.licensing import LicenseRepository
 from ..domain.ports import (
     AccessRequestRepository,
     AgencyRepository,
@@ -26,6 +27,7 @@ class Deps:
     audit: AuditLog
     retention: RetentionRepository
     access_requests: AccessRequestRepository
+    licenses: LicenseRepository
     blobs: BlobStore
     sms: SmsSender
     email: EmailSender

@@ -29,6 +29,7 @@ def ingest_object(key: str, *, deps: Deps) -> str:
     checked = _check(file, info, deps)
     if not deps.submissions.record_check(submission.agency_id, submission.submission_id, checked):
         return "duplicate"
+    deps.agencies.add_usage(submission.agency_id, info.size)  # what landed counts, verified or not
     outcome = "recorded" if checked.status is FileStatus.VERIFIED else "rejected"
     deps.audit.append(
         submission.agency_id, at=checked.checked_at or deps.clock.now(), actor="system:ingest",

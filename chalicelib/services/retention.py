@@ -13,16 +13,14 @@ from ..domain import retention
 from ..domain.commands import PlaceHold, SetRetentionPolicy
 from ..domain.errors import NotFound
 from ..domain.models import Hold, Principal, RetentionPolicy, Submission, Tombstone
-from .access import Capability, require
-from .agencies import agency_of
+from .access import Capability, allow
 from .deps import Deps
 
 MAX_CATCH_UP_DAYS = 400  # a sweep that never ran starts this far back
 
 
 def set_policy(principal: Principal, cmd: SetRetentionPolicy, *, deps: Deps) -> RetentionPolicy:
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.CONFIGURE)
+    agency = allow(principal, Capability.CONFIGURE, deps=deps)
     policy = RetentionPolicy(**cmd.model_dump())
     deps.agencies.save_agency(agency.model_copy(update={"retention": policy}))
     moved = _reschedule(principal.agency_id, None, policy, deps)
@@ -48,7 +46,7 @@ def _reschedule(agency_id: str, case_ref: str | None, policy: RetentionPolicy, d
 
 
 def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps) -> Hold:
-    require(principal, agency_of(principal, deps=deps), Capability.CONFIGURE)
+    allow(principal, Capability.CONFIGURE, deps=deps)
     hold = Hold(agency_id=principal.agency_id, case_ref=case_ref, reason=cmd.reason, placed_by=principal.actor,
                 placed_at=deps.clock.now())
     deps.retention.place_hold(hold)
@@ -57,8 +55,7 @@ def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps
 
 
 def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.CONFIGURE)
+    agency = allow(principal, Capability.CONFIGURE, deps=deps)
     if not deps.retention.release_hold(principal.agency_id, case_ref):
         raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
     # What fell due during the hold was skipped by the sweep: file it under today again.
@@ -68,8 +65,7 @@ def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
 
 def hold_submission(principal: Principal, submission_id: str, hold: bool, reason: str | None, *,
                     deps: Deps) -> Submission:
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.CONFIGURE)
+    agency = allow(principal, Capability.CONFIGURE, deps=deps)
     submission = deps.submissions.get_submission(principal.agency_id, submission_id)
     if submission is None:
         raise NotFound("No such submission.", code="submission_not_found")
@@ -131,6 +127,7 @@ def _delete(submission: Submission, policy: RetentionPolicy, now: datetime, deps
                           case_ref=submission.case_ref, deleted_at=now, retain_until=submission.retain_until or now,
                           rule=rule, days=retention.days_for(rule, policy) or 0, files=files)
     deps.submissions.delete_with_tombstone(submission, tombstone)
+    deps.agencies.add_usage(submission.agency_id, -sum(f.size for f in submission.files.values() if f.sha256))
     deps.audit.append(submission.agency_id, at=now, actor="system:retention", action="evidence.deleted",
                       target=f"submission:{submission.submission_id}",
                       details={"rule": rule, "object_versions": removed, "files": files})

@@ -7,14 +7,12 @@ from ..domain import retention, review
 from ..domain.commands import ReviewSubmission
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.models import Principal, ReviewState, Submission
-from .access import Capability, require
-from .agencies import agency_of
+from .access import Capability, allow
 from .deps import Deps
 
 
 def review_submission(principal: Principal, submission_id: str, cmd: ReviewSubmission, *, deps: Deps) -> Submission:
-    agency = agency_of(principal, deps=deps)
-    require(principal, agency, Capability.REVIEW)
+    agency = allow(principal, Capability.REVIEW, deps=deps)
     submission = deps.submissions.get_submission(principal.agency_id, submission_id)
     if submission is None:
         raise NotFound("No such submission.", code="submission_not_found")

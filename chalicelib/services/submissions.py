@@ -6,8 +6,7 @@ from typing import Any
 from ..domain import links
 from ..domain.errors import NotFound
 from ..domain.models import Page, Principal, Submission
-from .access import Capability, require
-from .agencies import agency_of
+from .access import Capability, allow
 from .deps import Deps
 
 MAX_PAGE = 100
@@ -15,14 +14,14 @@ MAX_PAGE = 100
 
 def list_submissions(principal: Principal, *, case_ref: str | None, limit: int, cursor: str | None,
                      deps: Deps) -> Page:
-    require(principal, agency_of(principal, deps=deps), Capability.READ)
+    allow(principal, Capability.READ, deps=deps)
     return deps.submissions.list_submissions(principal.agency_id, case_ref=case_ref,
                                              limit=max(1, min(limit, MAX_PAGE)), cursor=cursor)
 
 
 def view_submission(principal: Principal, submission_id: str, *, deps: Deps) -> tuple[Submission, dict[str, Any]]:
     """The submission with a short-lived download URL per stored file; the view is audited."""
-    require(principal, agency_of(principal, deps=deps), Capability.DOWNLOAD)
+    allow(principal, Capability.DOWNLOAD, deps=deps)
     submission = deps.submissions.get_submission(principal.agency_id, submission_id)
     if submission is None:
         raise NotFound("No such submission.", code="submission_not_found")

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.domain import ids
 from chalicelib.domain.commands import CompleteSubmission, CreateCitizenLink, DeclaredFile, RequestUploads
 from chalicelib.domain.errors import Gone, InvalidInput, LimitExceeded, NotFound, UnsupportedMedia
+from chalicelib.domain.licensing import AgencyLicense, LicenseKind
 from chalicelib.domain.models import FileStatus, Principal, Role, SubmissionStatus
 from chalicelib.services import agencies, citizen_links, citizen_uploads, ingest, submissions
 from tests.fakes import RecordingSms, make_deps
@@ -56,6 +57,7 @@ def test_an_email_address_gets_the_link_by_email_with_the_officers_note(officer,
 def test_a_failed_text_still_creates_the_link_and_reports_the_failure(officer, agency):
     deps = make_deps(sms=RecordingSms(fail=True))
     deps.agencies.create_agency(agency)
+    deps.licenses.create(AgencyLicense(agency_id=agency.agency_id, kind=LicenseKind.EVIDENCE_BASIC, country="US"))
     link, token = send(officer, deps)
     stored = deps.links.get_link(officer.agency_id, link.link_id)
     assert stored.deliveries[0].status == "failed" and "opted out" in stored.deliveries[0].detail

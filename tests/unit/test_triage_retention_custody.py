@@ -1,7 +1,7 @@
 """Triage, retention with legal holds, custody search and limited mode, over fakes with a fixed clock."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -16,8 +16,17 @@ from chalicelib.domain.commands import (
     UpdateAgencySettings,
 )
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.domain.models import AccessMode, AuditFilter, Principal, ReviewState, Role
-from chalicelib.services import agencies, citizen_links, citizen_uploads, custody, retention, review, submissions
+from chalicelib.domain.models import AuditFilter, Principal, ReviewState, Role
+from chalicelib.services import (
+    agencies,
+    citizen_links,
+    citizen_uploads,
+    custody,
+    licensing,
+    retention,
+    review,
+    submissions,
+)
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 
@@ -243,10 +252,12 @@ def test_the_audit_log_is_searchable_by_target_actor_and_time(officer, deps, clo
     assert custody.verify(officer.agency_id, deps=deps)[1] == []
 
 
-def test_a_limited_agency_reads_downloads_and_exports_but_does_nothing_else(officer, deps, agency):
+def test_a_limited_agency_reads_downloads_and_exports_but_does_nothing_else(officer, deps, agency, clock):
+    # A first-time agency in the emergency program, whose free access ends with 2020.
+    licensing.set_license(agency.agency_id, "none", licenses=deps.licenses, clock=clock, audit=deps.audit)
+    licensing.enroll(agency.agency_id, clock.now(), licenses=deps.licenses, clock=clock, audit=deps.audit)
     done = sent_submission(officer, deps)
-    deps.agencies.save_agency(deps.agencies.get_agency(agency.agency_id).model_copy(
-        update={"access_mode": AccessMode.LIMITED}))
+    clock.at = datetime(2021, 1, 2, tzinfo=timezone.utc)
     assert submissions.list_submissions(officer, case_ref=None, limit=5, cursor=None, deps=deps).items
     submissions.view_submission(officer, done.submission_id, deps=deps)
     with pytest.raises(Forbidden) as refused:

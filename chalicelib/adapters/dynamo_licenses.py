@@ -1,0 +1,70 @@
+"""Licences in the main table, filed in the generic gsi1 index under their program end day
+(`ENDS#<YYYY-MM-DD>`, or `ENDS#global` for agencies that follow the global date), so the daily
+scheduler queries a few partitions and never scans. The program settings are one item."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from ..domain.licensing import GLOBAL_END, MAX_ENDING_RANGE_DAYS, AgencyLicense, ProgramSettings, end_index_key
+from .dynamo_codec import DynamoBase, conflicts_as, from_item, to_item, value
+
+SETTINGS_KEY = ("SYSTEM", "PROGRAM_SETTINGS")
+
+
+class DynamoLicenses(DynamoBase):
+    def get(self, agency_id: str) -> AgencyLicense | None:
+        item = self._get(f"AGENCY#{agency_id}", "LICENSE")
+        return AgencyLicense.model_validate(item) if item else None
+
+    def create(self, lic: AgencyLicense) -> None:
+        self._put(self._item(lic), new=True, conflict=f"Agency {lic.agency_id} already has a licence.")
+
+    def save(self, lic: AgencyLicense) -> AgencyLicense:
+        saved = lic.model_copy(update={"version": lic.version + 1})
+        with conflicts_as("The licence changed meanwhile; try again.", code="concurrent_change"):
+            self._db.put_item(TableName=self._table, Item=to_item(self._item(saved)),
+                              ConditionExpression="version = :v", ExpressionAttributeValues={":v": value(lic.version)})
+        return saved
+
+    def ending_between(self, start: date, end: date) -> Iterator[str]:
+        if (end - start).days > MAX_ENDING_RANGE_DAYS:
+            raise ValueError(f"ending_between answers at most {MAX_ENDING_RANGE_DAYS} days at a time")
+        keys = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+        if start <= self.get_settings().end <= end:
+            keys.append(GLOBAL_END)
+        found: set[str] = set()
+        for key in keys:
+            found |= set(self._members(key))
+        yield from sorted(found)
+
+    def _members(self, key: str) -> Iterator[str]:
+        query: dict[str, Any] = {"TableName": self._table, "IndexName": "gsi1",
+                                 "KeyConditionExpression": "gsi1pk = :p",
+                                 "ExpressionAttributeValues": {":p": value(f"ENDS#{key}")}}
+        while True:
+            page = self._db.query(**query)
+            yield from (from_item(i)["gsi1sk"] for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_settings(self) -> ProgramSettings:
+        item = self._get(*SETTINGS_KEY)
+        return ProgramSettings.model_validate(item) if item else ProgramSettings()
+
+    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
+        saved = settings.model_copy(update={"version": settings.version + 1})
+        condition = "version = :v" if settings.version else "attribute_not_exists(pk)"
+        values = {"ExpressionAttributeValues": {":v": value(settings.version)}} if settings.version else {}
+        with conflicts_as("The program settings changed meanwhile; try again.", code="concurrent_change"):
+            self._db.put_item(TableName=self._table, ConditionExpression=condition, **values, Item=to_item(
+                {"pk": SETTINGS_KEY[0], "sk": SETTINGS_KEY[1], **saved.model_dump(mode="json")}))
+        return saved
+
+    @staticmethod
+    def _item(lic: AgencyLicense) -> dict[str, Any]:
+        key = end_index_key(lic)
+        index = {"gsi1pk": f"ENDS#{key}", "gsi1sk": lic.agency_id} if key else {}
+        return {"pk": f"AGENCY#{lic.agency_id}", "sk": "LICENSE", **index, **lic.model_dump(mode="json")}
