@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENV = ROOT / ".local" / "stack.env"
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("name")
     agency.add_argument("--country", default="US")
     agency.add_argument("--contact-email", help="where the daily review digest goes")
+    agency.add_argument("--license", default="evidence_basic",
+                        choices=["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"])
     key = commands.add_parser("issue-key", help="issue an API key (shown once)")
     key.add_argument("agency_id")
     key.add_argument("--role", choices=["officer", "agency_admin", "operator"], default="officer",
@@ -49,6 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--case", dest="case_ref")
     export.add_argument("--bucket", help="the agency's bucket; without it: download links")
     export.add_argument("--prefix", default="")
+    lic = commands.add_parser("set-license", help="set an agency's licence")
+    lic.add_argument("agency_id")
+    lic.add_argument("--kind", required=True,
+                     choices=["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"])
+    lic.add_argument("--citizen-addon", action="store_true")
+    extend = commands.add_parser("extend-program", help="extend the emergency program (all, or one agency)")
+    extend.add_argument("end", help="the new last day, YYYY-MM-DD")
+    extend.add_argument("--agency", dest="agency_id")
+    listing = commands.add_parser("access-requests", help="list access requests")
+    listing.add_argument("--status", default="pending", choices=["pending", "approved", "denied"])
+    approve = commands.add_parser("approve", help="approve an access request (creates and enrols the agency)")
+    approve.add_argument("request_id")
+    deny = commands.add_parser("deny", help="deny an access request")
+    deny.add_argument("request_id")
+    deny.add_argument("--reason", required=True)
     schedule = commands.add_parser("run-schedule", help="run a scheduled function once")
     schedule.add_argument("name", choices=["retention-sweep", "daily-digest", "license-daily"])
     schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
@@ -59,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _create_agency(args: argparse.Namespace) -> int:
     from . import bootstrap
+    from .domain.licensing import LicenseKind
     from .domain.models import Role
     from .services import agencies
 
-    created = agencies.create_agency(args.name, args.country, deps=bootstrap.deps())
+    created = agencies.create_agency(args.name, args.country, license=LicenseKind(args.license), deps=bootstrap.deps())
     if args.contact_email:
         bootstrap.deps().agencies.save_agency(created.model_copy(update={"contact_email": args.contact_email}))
     _, secret = agencies.issue_key(created.agency_id, Role.AGENCY_ADMIN, "first admin", deps=bootstrap.deps())
@@ -159,8 +178,46 @@ def _progress(done: int, total: int, size: int, width: int = 40) -> None:
           end="", file=sys.stderr, flush=True)
 
 
+OPERATOR_CLI = "operator-cli"
+
+
+def _operator_call(args: argparse.Namespace) -> int:
+    """The operator commands: the same services the operator API calls, printed as JSON."""
+    from datetime import date
+
+    from . import bootstrap
+    from .domain.access_requests import DenyAccessRequest, RequestStatus
+    from .domain.errors import DomainError
+    from .domain.models import OPERATOR_AGENCY, Principal, Role
+    from .services import access_requests, licensing
+
+    deps = bootstrap.deps()
+    me = Principal(agency_id=OPERATOR_AGENCY, role=Role.OPERATOR, key_id=OPERATOR_CLI)
+    common: dict[str, Any] = {"licenses": deps.licenses, "clock": deps.clock, "audit": deps.audit, "actor": me.actor}
+    try:
+        if args.command == "set-license":
+            result: object = licensing.set_license(args.agency_id, args.kind, args.citizen_addon, **common)
+        elif args.command == "extend-program":
+            result = licensing.extend_program(date.fromisoformat(args.end), args.agency_id, **common)
+        elif args.command == "access-requests":
+            result = access_requests.list_requests(me, RequestStatus(args.status), limit=100, cursor=None, deps=deps)
+        elif args.command == "approve":
+            decided, key = access_requests.approve(me, args.request_id, deps=deps)
+            result = {"agency_id": decided.agency_id, "admin_key": key}
+        else:
+            result = access_requests.deny(me, args.request_id, DenyAccessRequest(reason=args.reason), deps=deps)
+    except (DomainError, ValueError) as exc:
+        print(getattr(exc, "message", str(exc)), file=sys.stderr)
+        return 1
+    dump = getattr(result, "model_dump", None)
+    print(json.dumps(dump(mode="json") if dump else result, indent=2, default=str))
+    return 0
+
+
 COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
-            "run-schedule": _run_schedule, "export": _export}
+            "run-schedule": _run_schedule, "export": _export, "set-license": _operator_call,
+            "extend-program": _operator_call, "access-requests": _operator_call, "approve": _operator_call,
+            "deny": _operator_call}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
 """The public access-request form and the operator's decisions on it."""
 from __future__ import annotations
 
-from ..domain import ids
+from ..domain import ids, program
 from ..domain.access_requests import (
     AccessRequest,
     DenyAccessRequest,
@@ -10,7 +10,6 @@ from ..domain.access_requests import (
     fingerprint,
 )
 from ..domain.errors import DeliveryFailed, Forbidden, InvalidInput, NotFound
-from ..domain import program
 from ..domain.licensing import AgencyLicense, LicenseKind
 from ..domain.models import OPERATOR_AGENCY, Page, Principal, Role
 from . import agencies, licensing
