@@ -115,7 +115,8 @@ class LocalStack:
                 if time.monotonic() >= next_run[name]:
                     next_run[name] = time.monotonic() + period
                     try:
-                        self.log(f"schedule         {name}: {getattr(app, name)({}, _LambdaContext())}")
+                        result = getattr(app, name)(scheduled_event(name), _LambdaContext())
+                        self.log(f"schedule         {name}: {result}")
                     except Exception:
                         self.log(f"schedule {name} failed:\n" + traceback.format_exc())
 
@@ -292,6 +293,16 @@ class _LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def scheduled_event(name: str) -> dict[str, Any]:
+    """The event EventBridge delivers to a scheduled function."""
+    from datetime import datetime, timezone
+
+    return {"version": "0", "id": f"local-{name}-{time.time_ns()}", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": ACCOUNT, "region": REGION, "detail": {},
+            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"]}
 
 
 def _sqs_event(message: dict[str, Any]) -> dict[str, Any]:
