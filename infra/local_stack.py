@@ -123,7 +123,7 @@ class LocalStack:
     def stop(self) -> None:
         self._stop.set()
         if self._chalice and self._chalice.poll() is None:
-            self._chalice.send_signal(signal.SIGINT)
+            self._chalice.terminate()
             try:
                 self._chalice.wait(timeout=10)
             except subprocess.TimeoutExpired:
