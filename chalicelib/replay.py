@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from .adapters.memory_audit import MemoryAuditLog
 from .adapters.memory_licenses import MemoryLicenses
-from .domain import audit as audit_chain
 from .domain.licensing import Entitlements, LicenseKind
-from .domain.models import AccessMode, AuditEntry
+from .domain.models import AccessMode
 from .services import licensing
 
 Range = tuple[date, date]
@@ -46,30 +46,11 @@ class _DayClock:
         return self.at
 
 
-class _ListAudit:
-    """A hash-chained audit log in lists, enough for a replay."""
-
-    def __init__(self) -> None:
-        self.chains: dict[str, list[AuditEntry]] = {}
-
-    def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
-               outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
-        chain = self.chains.setdefault(agency_id, [])
-        prev = (chain[-1].seq, chain[-1].hash) if chain else None
-        entry = audit_chain.next_entry(agency_id=agency_id, prev=prev, at=at, actor=actor, action=action,
-                                       target=target, outcome=outcome, details=details)
-        chain.append(entry)
-        return entry
-
-    def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
-        yield from (e for e in self.chains.get(agency_id, []) if e.seq > after_seq)
-
-
 class _World:
     def __init__(self) -> None:
         self.licenses = MemoryLicenses()
         self.clock = _DayClock()
-        self.audit = _ListAudit()
+        self.audit = MemoryAuditLog()
 
     def deps(self) -> dict[str, Any]:
         return {"licenses": self.licenses, "clock": self.clock, "audit": self.audit}

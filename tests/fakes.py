@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from chalicelib.adapters.memory_audit import MemoryAuditLog
 from chalicelib.adapters.memory_licenses import MemoryLicenses
-from chalicelib.domain import audit
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
     Agency,
     ApiKey,
-    AuditEntry,
     CitizenLink,
     EvidenceFile,
     FileStatus,
@@ -218,26 +217,6 @@ class MemoryAccessRequests:
             matching = [r for r in matching if r.request_id > cursor]
         page = matching[:limit]
         return Page(items=page, next_cursor=page[-1].request_id if len(matching) > limit else None)
-
-
-class MemoryAuditLog:
-    def __init__(self) -> None:
-        self.chains: dict[str, list[AuditEntry]] = {}
-
-    def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
-               outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
-        chain = self.chains.setdefault(agency_id, [])
-        prev = (chain[-1].seq, chain[-1].hash) if chain else None
-        entry = audit.next_entry(agency_id=agency_id, prev=prev, at=at, actor=actor, action=action,
-                                 target=target, outcome=outcome, details=details)
-        chain.append(entry)
-        return entry
-
-    def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
-        yield from (e for e in self.chains.get(agency_id, []) if e.seq > after_seq)
-
-    def actions(self, agency_id: str) -> list[str]:
-        return [e.action for e in self.chains.get(agency_id, [])]
 
 
 class MemoryBlobs:
