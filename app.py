@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Cron, Rate, Request, Response
 
-from chalicelib import bootstrap, pages
+from chalicelib import bootstrap, pages, request_context
 from chalicelib.domain.access_requests import DenyAccessRequest, RequestStatus, SubmitAccessRequest
 from chalicelib.domain.commands import (
     CompleteSubmission,
@@ -56,6 +56,9 @@ EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-export
 def observe(event: Any, get_response: Any) -> Response:
     request_id = event.context.get("requestId") or str(uuid.uuid4())  # chalice local sends none
     bind_request(request_id, method=event.method, path=event.context.get("resourcePath", ""))
+    identity = event.context.get("identity") or {}
+    agent = (event.headers or {}).get("user-agent", "")
+    request_context.set_source(f"ip:{identity.get('sourceIp', 'unknown')} agent:{agent[:120]}")
     response: Response = get_response(event)
     logger.info("request done", extra={"status": response.status_code})
     if metrics.metric_set:
@@ -378,12 +381,14 @@ def _browser_language() -> str:
 @app.schedule(Cron(0, 13, "*", "*", "?", "*"), name="daily_digest")
 def daily_digest(event: Any) -> dict[str, int]:
     """Each morning (13:00 UTC), tell each agency how many submissions wait for review."""
+    request_context.set_source("schedule:daily_digest")
     return review.send_digests(deps=bootstrap.deps())
 
 
 @app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="license_daily")
 def license_daily(event: Any) -> dict[str, Any]:
     """Warn agencies 30, 7 and 1 days before their free access ends, and apply the end once."""
+    request_context.set_source("schedule:license_daily")
     deps = bootstrap.deps()
     return licensing.run_daily(deps.clock.now().date(), licenses=deps.licenses, audit=deps.audit,
                                notify=lambda agency_id, subject, text: notify.email_agency(
@@ -393,12 +398,14 @@ def license_daily(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
 def retention_sweep(event: Any) -> dict[str, int]:
     """Delete what is due under each agency's retention policy, unless held."""
+    request_context.set_source("schedule:retention_sweep")
     return retention.sweep(deps=bootstrap.deps())
 
 
 @app.on_cw_event(UPLOAD_EVENT_PATTERN, name="ingest_upload")
 def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
     """An object landed in the evidence bucket: verify, hash and record it (once)."""
+    request_context.set_source("event:s3 object created")
     created = created_object(event.detail)
     if created is None or created["bucket"] != bootstrap.settings().evidence_bucket:
         logger.warning("ignored event", extra={"detail": event.detail})
@@ -414,6 +421,7 @@ def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1, name="export_chunk")
 def export_chunk(event: Any) -> None:
     """Run one chunk of an export; the service queues the next one while the job runs."""
+    request_context.set_source("queue:exports")
     for record in event:
         exports.handle_chunk_message(record.body, deps=bootstrap.export_deps(),
                                      time_left=lambda: event.context.get_remaining_time_in_millis() / 1000)

@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
+    from . import request_context
+
+    request_context.set_source(f"cli:{args.command}")
     return COMMANDS[args.command](args)
 
 

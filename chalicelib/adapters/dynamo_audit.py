@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .. import request_context
 from ..domain import audit
 from ..domain.errors import Conflict
 from ..domain.models import AuditEntry
@@ -24,11 +25,13 @@ class DynamoAuditLog:
         self._db, self._table = client, table
 
     def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
-               outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
+               outcome: str = "success", details: dict[str, Any] | None = None,
+               source: str | None = None) -> AuditEntry:
         for attempt in range(ATTEMPTS):
             head = self._head(agency_id)
             entry = audit.next_entry(agency_id=agency_id, prev=head, at=at, actor=actor, action=action,
-                                     target=target, outcome=outcome, details=details)
+                                     target=target, outcome=outcome, details=details,
+                                     source=source if source is not None else request_context.source())
             try:
                 self._write(entry, head)
                 return entry

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .. import request_context
 from ..domain import audit
 from ..domain.models import AuditEntry
 
@@ -14,11 +15,13 @@ class MemoryAuditLog:
         self.chains: dict[str, list[AuditEntry]] = {}
 
     def append(self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
-               outcome: str = "success", details: dict[str, Any] | None = None) -> AuditEntry:
+               outcome: str = "success", details: dict[str, Any] | None = None,
+               source: str | None = None) -> AuditEntry:
         chain = self.chains.setdefault(agency_id, [])
         prev = (chain[-1].seq, chain[-1].hash) if chain else None
         entry = audit.next_entry(agency_id=agency_id, prev=prev, at=at, actor=actor, action=action,
-                                 target=target, outcome=outcome, details=details)
+                                 target=target, outcome=outcome, details=details,
+                                     source=source if source is not None else request_context.source())
         chain.append(entry)
         return entry
 

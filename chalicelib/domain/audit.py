@@ -15,12 +15,12 @@ GENESIS = "0" * 64
 
 def entry_hash(
     *, agency_id: str, seq: int, at: datetime, actor: str, action: str, target: str,
-    outcome: str, details: dict[str, Any], prev_hash: str,
+    outcome: str, details: dict[str, Any], prev_hash: str, source: str = "",
 ) -> str:
     body = {
         "agency_id": agency_id, "seq": seq, "at": at.isoformat(), "actor": actor,
         "action": action, "target": target, "outcome": outcome, "details": details,
-        "prev_hash": prev_hash,
+        "prev_hash": prev_hash, "source": source,
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -28,11 +28,11 @@ def entry_hash(
 
 def next_entry(
     *, agency_id: str, prev: tuple[int, str] | None, at: datetime, actor: str, action: str,
-    target: str, outcome: str = "success", details: dict[str, Any] | None = None,
+    target: str, outcome: str = "success", details: dict[str, Any] | None = None, source: str = "",
 ) -> AuditEntry:
     seq, prev_hash = (prev[0] + 1, prev[1]) if prev else (1, GENESIS)
-    fields = dict(agency_id=agency_id, seq=seq, at=at, actor=actor, action=action,
-                  target=target, outcome=outcome, details=details or {}, prev_hash=prev_hash)
+    fields = dict(agency_id=agency_id, seq=seq, at=at, actor=actor, action=action, target=target,
+                  outcome=outcome, details=details or {}, prev_hash=prev_hash, source=source)
     return AuditEntry(**fields, hash=entry_hash(**fields))  # type: ignore[arg-type]
 
 

@@ -184,6 +184,7 @@ class AuditEntry(Record):
     target: str
     outcome: str = "success"
     details: dict[str, Any] = Field(default_factory=dict)
+    source: str = ""  # client address and agent, or the schedule/event that acted
     prev_hash: str
     hash: str
 

@@ -76,8 +76,9 @@ class RetentionRepository(Protocol):
 class AuditLog(Protocol):
     def append(
         self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
-        outcome: str = "success", details: dict[str, Any] | None = None,
-    ) -> AuditEntry: ...
+        outcome: str = "success", details: dict[str, Any] | None = None, source: str | None = None,
+    ) -> AuditEntry:
+        """Append an entry; source defaults to where the current request or event came from."""
     def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
         """The chain in sequence order, from after_seq on."""
 

@@ -79,3 +79,11 @@ def test_the_audit_log_pages_and_refuses_bad_parameters(stack):
     for bad in [{"since": "yesterday"}, {"limit": "-1"}, {"after": "x"}]:
         response = officer.get(f"{stack.api_url}/agency/audit", params=bad)
         assert response.status_code == 400 and response.json()["code"] == "validation_error"
+
+
+def test_audit_entries_record_where_the_action_came_from(stack):
+    sid = sent(stack, case_ref="SOURCE-1")
+    stack.agency().get(f"{stack.api_url}/agency/submissions/{sid}", headers={"User-Agent": "evidence-desk/2.1"})
+    entries = stack.agency().get(f"{stack.api_url}/agency/audit", params={"target": f"submission:{sid}"}).json()
+    viewed = [e for e in entries["items"] if e["action"] == "submission.viewed"]
+    assert viewed and viewed[-1]["source"].startswith("ip:127.0.0.1") and "evidence-desk/2.1" in viewed[-1]["source"]
