@@ -126,6 +126,10 @@ def _run_schedule(args: argparse.Namespace) -> int:
     from . import bootstrap
     from .services import licensing, notify, retention, review
 
+    if args.now and args.stage != "local":
+        print("--now (time travel) runs only against the local stack: it would act on real data.",
+              file=sys.stderr)
+        return 2
     deps = bootstrap.deps()
     now = datetime.fromisoformat(args.now) if args.now else deps.clock.now()
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)

@@ -85,7 +85,10 @@ def _audit_hold(principal: Principal, target: str, action: str, details: dict[st
 
 
 def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
-    """Delete every submission due by `now` (default: the clock). Returns counts."""
+    """Delete every submission due by `now` (default: the clock). Returns counts. A `now` in the
+    future (time travel from the CLI) never moves the checkpoint past the real yesterday, or the
+    real sweeps that follow would skip the days in between."""
+    real_today = deps.clock.now().date()
     now = now or deps.clock.now()
     report = {"checked": 0, "deleted": 0, "held": 0}
     last = deps.retention.last_swept_day()
@@ -95,7 +98,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
             report["checked"] += 1
             outcome = _sweep_one(agency_id, submission_id, now, deps)
             report[outcome] = report.get(outcome, 0) + 1
-        if day < now.date():  # today stays open: more of it may fall due later today
+        if day < min(now.date(), real_today):  # today stays open: more of it may fall due later today
             deps.retention.set_last_swept_day(day)
         day += timedelta(days=1)
     return report

@@ -266,3 +266,13 @@ def test_a_limited_agency_reads_downloads_and_exports_but_does_nothing_else(offi
     assert refused.value.code == "limited_mode"
     with pytest.raises(Forbidden):
         decide(officer, done, deps, "accept")
+
+
+def test_a_time_travelling_sweep_does_not_move_the_checkpoint_past_the_real_day(officer, admin, deps, clock):
+    policy(admin, deps, default_days=2)
+    retention.sweep(deps=deps, now=clock.now() + timedelta(days=5))
+    assert deps.retention.last_swept_day() == clock.now().date() - timedelta(days=1)
+    done = sent_submission(officer, deps)  # due in 2 days: a day the time-travelling sweep passed
+    clock.advance(days=3)
+    assert retention.sweep(deps=deps)["deleted"] == 1
+    assert deps.submissions.get_submission(officer.agency_id, done.submission_id) is None
