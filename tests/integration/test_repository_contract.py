@@ -9,12 +9,14 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from chalicelib.adapters.dynamo_access_requests import DynamoAccessRequests
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog
 from chalicelib.adapters.dynamo_links import DynamoLinks
 from chalicelib.adapters.dynamo_retention import DynamoRetention
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.domain import audit, ids, links
+from chalicelib.domain.access_requests import AccessRequest, RequestStatus, fingerprint
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.models import (
     Agency,
@@ -31,7 +33,15 @@ from chalicelib.domain.models import (
     SubmissionStatus,
     Tombstone,
 )
-from tests.fakes import START, MemoryAgencies, MemoryAuditLog, MemoryLinks, MemoryRetention, MemorySubmissions
+from tests.fakes import (
+    START,
+    MemoryAccessRequests,
+    MemoryAgencies,
+    MemoryAuditLog,
+    MemoryLinks,
+    MemoryRetention,
+    MemorySubmissions,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -262,3 +272,42 @@ def test_concurrent_audit_appends_never_fork_the_chain(stack):
         thread.join()
     entries = list(log.entries(agency_id))
     assert len(entries) == 20 and audit.verify_chain(entries) == []
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def requests_repo(request):
+    if request.param == "memory":
+        return MemoryAccessRequests()
+    return _dynamo(request.getfixturevalue("stack"), DynamoAccessRequests, "TABLE_NAME")
+
+
+def an_access_request(organisation: str) -> AccessRequest:
+    return AccessRequest(request_id=new_id(), organisation=organisation, organisation_type="public_safety",
+                         country="US", contact_name="Pat", contact_email="pat@example.org", current_license="none",
+                         received_at=START, fingerprint=fingerprint(organisation, "US"))
+
+
+def test_access_requests_are_unique_per_organisation_decided_once_and_listed_by_status(requests_repo):
+    name = f"Org {new_id()}"
+    first = an_access_request(name)
+    requests_repo.create(first)
+    with pytest.raises(Conflict):
+        requests_repo.create(an_access_request(name.upper()))
+    pending = requests_repo.list(RequestStatus.PENDING, limit=1000, cursor=None).items
+    assert first.request_id in [r.request_id for r in pending]
+    approved = first.model_copy(update={"status": RequestStatus.APPROVED, "decided_at": START})
+    requests_repo.decide(approved)
+    with pytest.raises(Conflict):
+        requests_repo.decide(approved.model_copy(update={"status": RequestStatus.DENIED}))
+    requests_repo.attach_agency(first.request_id, "agency-1")
+    assert requests_repo.get(first.request_id).agency_id == "agency-1"
+    listed = requests_repo.list(RequestStatus.APPROVED, limit=1000, cursor=None).items
+    assert first.request_id in [r.request_id for r in listed]
+
+
+def test_a_denied_organisation_may_ask_again(requests_repo):
+    name = f"Org {new_id()}"
+    first = an_access_request(name)
+    requests_repo.create(first)
+    requests_repo.decide(first.model_copy(update={"status": RequestStatus.DENIED, "decision_reason": "no"}))
+    requests_repo.create(an_access_request(name))
