@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     extend = commands.add_parser("extend-program", help="extend the emergency program (all, or one agency)")
     extend.add_argument("end", help="the new last day, YYYY-MM-DD")
     extend.add_argument("--agency", dest="agency_id")
+    quota = commands.add_parser("set-quota", help="first-time storage quota (all, or one agency)")
+    quota.add_argument("quota_bytes", type=int)
+    quota.add_argument("--agency", dest="agency_id")
+    country = commands.add_parser("set-country-date", help="the day the program opens in a country ('*': others)")
+    country.add_argument("country")
+    country.add_argument("available_from", help="YYYY-MM-DD")
     listing = commands.add_parser("access-requests", help="list access requests")
     listing.add_argument("--status", default="pending", choices=["pending", "approved", "denied"])
     approve = commands.add_parser("approve", help="approve an access request (creates and enrols the agency)")
@@ -206,6 +212,12 @@ def _operator_call(args: argparse.Namespace) -> int:
             result: object = licensing.set_license(args.agency_id, args.kind, args.citizen_addon, **common)
         elif args.command == "extend-program":
             result = licensing.extend_program(date.fromisoformat(args.end), args.agency_id, **common)
+        elif args.command == "set-quota":
+            agency = deps.agencies.get_agency(args.agency_id) if args.agency_id else None
+            result = licensing.set_quota(args.quota_bytes, agency_id=args.agency_id,
+                                         used_bytes=agency.used_bytes if agency else 0, **common)
+        elif args.command == "set-country-date":
+            result = licensing.set_country_date(args.country, date.fromisoformat(args.available_from), **common)
         elif args.command == "access-requests":
             result = access_requests.list_requests(me, RequestStatus(args.status), limit=100, cursor=None, deps=deps)
         elif args.command == "approve":
@@ -224,7 +236,7 @@ def _operator_call(args: argparse.Namespace) -> int:
 COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
             "run-schedule": _run_schedule, "export": _export, "set-license": _operator_call,
             "extend-program": _operator_call, "access-requests": _operator_call, "approve": _operator_call,
-            "deny": _operator_call}
+            "deny": _operator_call, "set-quota": _operator_call, "set-country-date": _operator_call}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -101,3 +101,15 @@ def test_a_citizen_link_stops_working_when_its_agency_loses_the_feature(stack):
     operator(stack).put(f"{stack.api_url}/operator/agencies/{agency_id}/license", json={"kind": "none"})
     assert requests.get(f"{link['url']}/session").status_code == 403
     assert requests.get(link["url"]).status_code == 410  # the citizen sees a friendly "expired" page
+
+
+def test_the_operator_cli_sets_a_licence_and_refuses_bad_input(stack, capsys):
+    import argparse
+
+    from chalicelib import cli
+
+    _, agency_id = other_agency(stack)
+    ok = argparse.Namespace(command="set-license", agency_id=agency_id, kind="evidence_pro", citizen_addon=False)
+    assert cli._operator_call(ok) == 0 and '"kind": "evidence_pro"' in capsys.readouterr().out
+    bad = argparse.Namespace(command="set-quota", quota_bytes=-5, agency_id=None)
+    assert cli._operator_call(bad) == 1 and capsys.readouterr().err
