@@ -9,6 +9,7 @@ from typing import Any
 from chalice.app import AuthResponse, Chalice, CloudWatchEvent, Cron, Rate, Request, Response
 
 from chalicelib import bootstrap, pages, request_context
+from chalicelib.domain import ids
 from chalicelib.domain.access_requests import DenyAccessRequest, RequestStatus, SubmitAccessRequest
 from chalicelib.domain.commands import (
     CompleteSubmission,
@@ -23,7 +24,7 @@ from chalicelib.domain.commands import (
     SetRetentionPolicy,
     UpdateAgencySettings,
 )
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.exports import StartExport
 from chalicelib.domain.models import AuditFilter, Principal
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
@@ -283,7 +284,7 @@ def deny_access_request(request_id: str) -> Response:
 @app.route("/operator/agencies/{agency_id}/license", methods=["PUT"], authorizer=agency_key)
 @handled
 def set_agency_license(agency_id: str) -> Response:
-    cmd, deps = parse(SetLicense, body()), operator_deps()
+    cmd, deps = parse(SetLicense, body()), operator_deps(agency_id)
     lic = licensing.set_license(agency_id, cmd.kind, cmd.citizen_addon, country=cmd.country,
                                 licenses=deps.licenses, clock=deps.clock, audit=deps.audit, actor=caller().actor)
     return json_response(lic.model_dump(mode="json"))
@@ -292,7 +293,8 @@ def set_agency_license(agency_id: str) -> Response:
 @app.route("/operator/program/extend", methods=["POST"], authorizer=agency_key)
 @handled
 def extend_program() -> Response:
-    cmd, deps = parse(ExtendProgram, body()), operator_deps()
+    cmd = parse(ExtendProgram, body())
+    deps = operator_deps(cmd.agency_id)
     end = licensing.extend_program(cmd.end, cmd.agency_id, licenses=deps.licenses, clock=deps.clock,
                                    audit=deps.audit, actor=caller().actor)
     return json_response({"end": end.isoformat(), "agency_id": cmd.agency_id})
@@ -301,7 +303,8 @@ def extend_program() -> Response:
 @app.route("/operator/quota", methods=["PUT"], authorizer=agency_key)
 @handled
 def set_quota() -> Response:
-    cmd, deps = parse(SetQuota, body()), operator_deps()
+    cmd = parse(SetQuota, body())
+    deps = operator_deps(cmd.agency_id)
     used = 0
     if cmd.agency_id:
         agency = deps.agencies.get_agency(cmd.agency_id)
@@ -320,9 +323,13 @@ def set_country_date(country: str) -> Response:
     return json_response(saved.model_dump(mode="json"))
 
 
-def operator_deps() -> Deps:
+def operator_deps(agency_id: str | None = None) -> Deps:
+    """Dependencies for an operator route; refuses other callers, and agency ids that do not exist."""
     access_requests.require_operator(caller())
-    return bootstrap.deps()
+    deps = bootstrap.deps()
+    if agency_id is not None and (not ids.is_id(agency_id) or deps.agencies.get_agency(agency_id) is None):
+        raise NotFound(f"No agency {agency_id[:40]}.", code="agency_not_found")
+    return deps
 
 
 # --- citizen page and API (the token is the only credential) -------------------------------

@@ -24,6 +24,11 @@ def new_id(now: datetime) -> str:
     return _b32(millis, 10) + _b32(secrets.randbits(80), 16)
 
 
+def is_id(value: str) -> bool:
+    """Could this be one of our ids? Checked before a lookup: a stranger's string never reaches a key."""
+    return len(value) == 26 and all(c in _ALPHABET for c in value)
+
+
 def new_token() -> str:
     """An unguessable bearer token (256 bits)."""
     return secrets.token_urlsafe(32)

@@ -14,6 +14,7 @@ MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 336
 UPLOAD_URL_TTL = timedelta(minutes=15)
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
 
+CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as commands.CaseRef
 _KEY = re.compile(  # the case segment follows CaseRef in commands.py
     r"agencies/(?P<agency_id>[0-9a-z]{26})/cases/(?P<case_ref>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/"
     r"(?P<submission_id>[0-9a-z]{26})/(?P<file_id>[0-9a-z]{26})"

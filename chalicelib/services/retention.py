@@ -13,6 +13,7 @@ from ..domain import retention
 from ..domain.commands import PlaceHold, SetRetentionPolicy
 from ..domain.errors import NotFound
 from ..domain.models import Hold, Principal, RetentionPolicy, Submission, Tombstone
+from . import submissions
 from .access import Capability, allow
 from .deps import Deps
 
@@ -46,6 +47,7 @@ def _reschedule(agency_id: str, case_ref: str | None, policy: RetentionPolicy, d
 
 
 def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps) -> Hold:
+    submissions.check_case_ref(case_ref)
     allow(principal, Capability.CONFIGURE, deps=deps)
     hold = Hold(agency_id=principal.agency_id, case_ref=case_ref, reason=cmd.reason, placed_by=principal.actor,
                 placed_at=deps.clock.now())
@@ -55,6 +57,7 @@ def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps
 
 
 def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
+    submissions.check_case_ref(case_ref)
     agency = allow(principal, Capability.CONFIGURE, deps=deps)
     if not deps.retention.release_hold(principal.agency_id, case_ref):
         raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
@@ -66,9 +69,7 @@ def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
 def hold_submission(principal: Principal, submission_id: str, hold: bool, reason: str | None, *,
                     deps: Deps) -> Submission:
     agency = allow(principal, Capability.CONFIGURE, deps=deps)
-    submission = deps.submissions.get_submission(principal.agency_id, submission_id)
-    if submission is None:
-        raise NotFound("No such submission.", code="submission_not_found")
+    submission = submissions.find(principal.agency_id, submission_id, deps=deps)
     if submission.legal_hold == hold:
         return submission
     changed = retention.schedule(submission.model_copy(update={"legal_hold": hold}), agency.retention,

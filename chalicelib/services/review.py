@@ -5,17 +5,16 @@ from collections import Counter
 
 from ..domain import retention, review
 from ..domain.commands import ReviewSubmission
-from ..domain.errors import DeliveryFailed, NotFound
+from ..domain.errors import DeliveryFailed
 from ..domain.models import Principal, ReviewState, Submission
+from . import submissions
 from .access import Capability, allow
 from .deps import Deps
 
 
 def review_submission(principal: Principal, submission_id: str, cmd: ReviewSubmission, *, deps: Deps) -> Submission:
     agency = allow(principal, Capability.REVIEW, deps=deps)
-    submission = deps.submissions.get_submission(principal.agency_id, submission_id)
-    if submission is None:
-        raise NotFound("No such submission.", code="submission_not_found")
+    submission = submissions.find(principal.agency_id, submission_id, deps=deps)
     now = deps.clock.now()
     decision = ReviewState.ACCEPTED if cmd.decision == "accept" else ReviewState.DECLINED
     new_review = review.decide(submission, decision, reason=cmd.reason, change=cmd.change,

@@ -276,3 +276,21 @@ def test_a_time_travelling_sweep_does_not_move_the_checkpoint_past_the_real_day(
     clock.advance(days=3)
     assert retention.sweep(deps=deps)["deleted"] == 1
     assert deps.submissions.get_submission(officer.agency_id, done.submission_id) is None
+
+
+@pytest.mark.parametrize("made_up", ["x" * 2000, "../../etc", "", "01E4TFFZM0RX26X195A1XKR7SH"])
+def test_made_up_ids_are_not_found_without_reaching_the_store(officer, admin, deps, made_up):
+    for call in (lambda: submissions.view_submission(officer, made_up, deps=deps),
+                 lambda: decide(officer, type("S", (), {"submission_id": made_up})(), deps, "accept"),
+                 lambda: retention.hold_submission(admin, made_up, True, "x", deps=deps),
+                 lambda: citizen_links.get_link(officer, made_up, deps=deps)):
+        with pytest.raises(NotFound):
+            call()
+
+
+@pytest.mark.parametrize("case_ref", ["a" * 65, "../x", " spaced out", ""])
+def test_bad_case_references_are_refused_in_listings_and_holds(officer, admin, deps, case_ref):
+    with pytest.raises(InvalidInput):
+        submissions.list_submissions(officer, case_ref=case_ref, limit=5, cursor=None, deps=deps)
+    with pytest.raises(InvalidInput):
+        retention.hold_case(admin, case_ref, PlaceHold(reason="court"), deps=deps)
