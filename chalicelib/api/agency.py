@@ -1,0 +1,161 @@
+"""The agency API: citizen links, submissions and their review, retention and holds, custody,
+exports, settings and licence. Every route needs an agency key; services decide what it may do."""
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from .. import bootstrap
+from ..domain.commands import (
+    CreateCitizenLink,
+    PlaceHold,
+    ReviewSubmission,
+    SetRetentionPolicy,
+    UpdateAgencySettings,
+)
+from ..domain.exports import StartExport
+from ..domain.models import AuditFilter, Principal
+from ..http import datetime_param, handled, int_param, json_response, parse
+from ..observability import metrics
+from ..services import access, agencies, citizen_links, custody, exports, retention, review, submissions
+from ..views import link_view, submission_view
+from .common import agency_key, body, caller, page_base, params, request
+
+agency_api = Blueprint(__name__)
+
+@agency_api.route("/agency/citizen-links", methods=["POST"], authorizer=agency_key)
+@handled
+def create_citizen_link() -> Response:
+    link, url = citizen_links.send_citizen_link(caller(), parse(CreateCitizenLink, body()), page_base=page_base(),
+                                               deps=bootstrap.deps())
+    metrics.add_metric(name="CitizenLinkCreated", unit="Count", value=1)
+    return json_response({**link_view(link), "url": url}, status=201)
+
+
+@agency_api.route("/agency/citizen-links/{link_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_citizen_link(link_id: str) -> Response:
+    return json_response(link_view(citizen_links.get_link(caller(), link_id, deps=bootstrap.deps())))
+
+
+@agency_api.route("/agency/submissions", methods=["GET"], authorizer=agency_key)
+@handled
+def list_submissions() -> Response:
+    query = params()
+    page = submissions.list_submissions(caller(), case_ref=query.get("case"), limit=int_param(query, "limit", 25),
+                                        cursor=query.get("next"), deps=bootstrap.deps())
+    return json_response({"items": [submission_view(s) for s in page.items], "next": page.next_cursor})
+
+
+@agency_api.route("/agency/submissions/{submission_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_submission(submission_id: str) -> Response:
+    submission, extra = submissions.view_submission(caller(), submission_id, deps=bootstrap.deps())
+    return json_response(submission_view(submission, extra["download_urls"]) | {"expires_in": extra["expires_in"]})
+
+
+SETTINGS = {"agency_id", "name", "country", "link_ttl_hours", "max_files_per_link", "auto_accept", "contact_email",
+            "retention"}
+
+
+@agency_api.route("/agency/settings", methods=["GET"], authorizer=agency_key)
+@handled
+def get_settings() -> Response:
+    agency = access.agency_of(caller(), deps=bootstrap.deps())
+    return json_response(agency.model_dump(mode="json", include=SETTINGS))
+
+
+@agency_api.route("/agency/settings", methods=["PATCH"], authorizer=agency_key)
+@handled
+def update_settings() -> Response:
+    agency = agencies.update_settings(caller(), parse(UpdateAgencySettings, body()), deps=bootstrap.deps())
+    return json_response(agency.model_dump(mode="json", include=SETTINGS))
+
+
+@agency_api.route("/agency/submissions/{submission_id}/review", methods=["POST"], authorizer=agency_key)
+@handled
+def review_submission(submission_id: str) -> Response:
+    reviewed = review.review_submission(caller(), submission_id, parse(ReviewSubmission, body()),
+                                        deps=bootstrap.deps())
+    return json_response(submission_view(reviewed))
+
+
+@agency_api.route("/agency/retention", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_retention() -> Response:
+    policy = retention.set_policy(caller(), parse(SetRetentionPolicy, body()), deps=bootstrap.deps())
+    return json_response(policy.model_dump(mode="json"))
+
+
+@agency_api.route("/agency/holds/cases/{case_ref}", methods=["PUT"], authorizer=agency_key)
+@handled
+def hold_case(case_ref: str) -> Response:
+    hold = retention.hold_case(caller(), case_ref, parse(PlaceHold, body()), deps=bootstrap.deps())
+    return json_response(hold.model_dump(mode="json", exclude={"agency_id"}))
+
+
+@agency_api.route("/agency/holds/cases/{case_ref}", methods=["DELETE"], authorizer=agency_key)
+@handled
+def release_case(case_ref: str) -> Response:
+    retention.release_case(caller(), case_ref, deps=bootstrap.deps())
+    return json_response({"case_ref": case_ref, "legal_hold": False})
+
+
+@agency_api.route("/agency/submissions/{submission_id}/hold", methods=["PUT", "DELETE"], authorizer=agency_key)
+@handled
+def hold_submission(submission_id: str) -> Response:
+    placing = request().method == "PUT"
+    reason = parse(PlaceHold, body()).reason if placing else None
+    held = retention.hold_submission(caller(), submission_id, placing, reason, deps=bootstrap.deps())
+    return json_response(submission_view(held))
+
+
+@agency_api.route("/agency/audit", methods=["GET"], authorizer=agency_key)
+@handled
+def audit_log() -> Response:
+    query = params()
+    wanted = AuditFilter(target=query.get("target"), actor=query.get("actor"), action=query.get("action"),
+                         since=datetime_param(query, "since"), until=datetime_param(query, "until"))
+    entries, after = custody.search(caller(), wanted, after_seq=int_param(query, "after", 0),
+                                    limit=int_param(query, "limit", 50), deps=bootstrap.deps())
+    return json_response({"items": [e.model_dump(mode="json", exclude={"agency_id"}) for e in entries],
+                          "next_after": after})
+
+
+@agency_api.route("/agency/exports", methods=["POST"], authorizer=agency_key)
+@handled
+def start_export() -> Response:
+    principal = agency_caller()
+    job = exports.start_export(principal, parse(StartExport, body()), deps=bootstrap.export_deps())
+    return json_response(exports.ExportView(job=job).body(), status=201)
+
+
+@agency_api.route("/agency/exports/{export_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def get_export(export_id: str) -> Response:
+    query = params()
+    view = exports.get_export(agency_caller(), export_id, deps=bootstrap.export_deps(), cursor=query.get("next"),
+                              limit=int_param(query, "limit", 100))
+    return json_response(view.body())
+
+
+@agency_api.route("/agency/exports/{export_id}/retry", methods=["POST"], authorizer=agency_key)
+@handled
+def retry_export(export_id: str) -> Response:
+    job = exports.retry_export(agency_caller(), export_id, deps=bootstrap.export_deps())
+    return json_response(exports.ExportView(job=job).body(), status=202)
+
+
+def agency_caller() -> Principal:
+    """The caller, refused unless it acts for an agency (operator keys do not)."""
+    principal = caller()
+    access.agency_of(principal, deps=bootstrap.deps())
+    return principal
+
+
+@agency_api.route("/agency/license", methods=["GET"], authorizer=agency_key)
+@handled
+def get_license() -> Response:
+    agency = access.agency_of(caller(), deps=bootstrap.deps())
+    ent = access.entitlements_of(agency.agency_id, deps=bootstrap.deps())
+    days_left = (ent.program_end - ent.on).days if ent.program_end and ent.program_end >= ent.on else None
+    return json_response(ent.model_dump(mode="json", exclude={"agency_id"}) | {"days_left": days_left})

@@ -1,0 +1,49 @@
+"""What every route module shares: the authorizer that resolves an agency key, and access to the
+request being handled (its caller, body and query)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import AuthResponse, Blueprint, Request
+
+from .. import bootstrap
+from ..domain.models import Principal
+from ..services import agencies
+
+auth = Blueprint(__name__)
+
+
+@auth.authorizer(ttl_seconds=60)
+def agency_key(auth_request: Any) -> AuthResponse:
+    principal = agencies.authenticate(auth_request.token or "", deps=bootstrap.deps())
+    if principal is None:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=principal.key_id, context=principal.model_dump(mode="json"))
+
+
+def request() -> Request:
+    current = auth.current_request
+    assert current is not None, "only called while handling a request"
+    return current
+
+
+def caller() -> Principal:
+    return Principal.model_validate(request().context["authorizer"])
+
+
+def body() -> bytes:
+    raw = request().raw_body
+    return raw.encode() if isinstance(raw, str) else bytes(raw or b"")
+
+
+def params() -> dict[str, str]:
+    return dict(request().query_params or {})
+
+
+def page_base() -> str:
+    """Base URL of the citizen pages: configured, or this API's own address and stage."""
+    configured = bootstrap.settings().public_base_url
+    if configured:
+        return configured
+    current = request()
+    return f"https://{current.headers['host']}/{current.context.get('stage', 'api')}"

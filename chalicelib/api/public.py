@@ -1,0 +1,76 @@
+"""The public side: a citizen's upload page and its API (the link's token is the only credential),
+static assets, and the access-request page and form."""
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from .. import bootstrap, pages
+from ..domain.access_requests import SubmitAccessRequest
+from ..domain.commands import CompleteSubmission, RequestUploads
+from ..http import handled, json_response, parse
+from ..observability import metrics
+from ..services import access_requests, citizen_uploads
+from ..views import file_view
+from .common import body, request
+
+public_api = Blueprint(__name__)
+
+@public_api.route("/c/{token}", methods=["GET"])
+@handled
+def citizen_page(token: str) -> Response:
+    problem, language = citizen_uploads.page_state(token, deps=bootstrap.deps())
+    headers = pages.security_headers(bootstrap.upload_origin())
+    if problem is None:
+        return Response(body=pages.upload_page(), status_code=200, headers=headers)
+    status, html = pages.error_page(problem, language or _browser_language())
+    return Response(body=html, status_code=status, headers=headers)
+
+
+@public_api.route("/c/{token}/session", methods=["GET"])
+@handled
+def citizen_session(token: str) -> Response:
+    return json_response(citizen_uploads.open_link(token, deps=bootstrap.deps()))
+
+
+@public_api.route("/c/{token}/uploads", methods=["POST"])
+@handled
+def citizen_uploads_request(token: str) -> Response:
+    submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
+                                                            deps=bootstrap.deps())
+    return json_response({"submission_id": submission_id,
+                          "uploads": [file_view(f) | post.model_dump(mode="json") for f, post in signed]})
+
+
+@public_api.route("/c/{token}/complete", methods=["POST"])
+@handled
+def citizen_complete(token: str) -> Response:
+    done = citizen_uploads.complete(token, parse(CompleteSubmission, body()), deps=bootstrap.deps())
+    metrics.add_metric(name="SubmissionCompleted", unit="Count", value=1)
+    return json_response({"submission_id": done.submission_id, "status": done.status.value, "files": len(done.files)})
+
+
+@public_api.route("/static/{name}", methods=["GET"])
+def static_asset(name: str) -> Response:
+    found = pages.asset(name)
+    if found is None:
+        return json_response({"code": "not_found", "message": "No such file."}, status=404)
+    content, content_type = found
+    return Response(body=content, status_code=200, headers={
+        "Content-Type": content_type, "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+
+
+def _browser_language() -> str:
+    accepted = (request().headers.get("accept-language") or "en")[:2].lower()
+    return accepted if accepted in ("en", "es", "fr") else "en"
+
+
+@public_api.route("/access", methods=["GET"])
+def access_page() -> Response:
+    return Response(body=pages.access_page(), status_code=200, headers=pages.security_headers("'self'"))
+
+
+@public_api.route("/access-requests", methods=["POST"])
+@handled
+def submit_access_request() -> Response:
+    received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
+    return json_response({"request_id": received.request_id, "status": received.status.value}, status=201)
