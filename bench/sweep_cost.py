@@ -131,7 +131,8 @@ def measure(total: int, due: int) -> dict[str, object]:
         deps = Deps(clock=Clock(), agencies=DynamoAgencies(db, TABLE), links=DynamoLinks(db, TABLE),
                     submissions=DynamoSubmissions(db, TABLE), retention=DynamoRetention(db, TABLE),
                     audit=DynamoAuditLog(db, AUDIT), blobs=S3BlobStore(s3, BUCKET), sms=None,  # type: ignore[arg-type]
-                    email=None, max_upload_bytes=1)  # type: ignore[arg-type]
+                    email=None, access_requests=None, licenses=None,  # type: ignore[arg-type]
+                    max_upload_bytes=1)
         deps.retention.set_last_swept_day((NOW - timedelta(days=1)).date())  # a sweep ran yesterday
         started = time.perf_counter()
         report = retention.sweep(deps=deps)

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION, ACCOUNT = "us-east-1", "123456789012"
-STACK_NAME = "citizen-evidence-local"
 EVENTS_QUEUE = "citizen-evidence-local-upload-events"
 CLI_ENV = ROOT / ".local" / "stack.env"
 T = TypeVar("T")

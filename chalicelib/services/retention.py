@@ -92,12 +92,13 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     real_today = deps.clock.now().date()
     now = now or deps.clock.now()
     report = {"checked": 0, "deleted": 0, "held": 0}
+    policies: dict[str, RetentionPolicy] = {}  # each agency's policy, read once per sweep
     last = deps.retention.last_swept_day()
     day = (last + timedelta(days=1)) if last else now.date() - timedelta(days=MAX_CATCH_UP_DAYS)
     while day <= now.date():
         for agency_id, submission_id in list(deps.submissions.due_on(day)):
             report["checked"] += 1
-            outcome = _sweep_one(agency_id, submission_id, now, deps)
+            outcome = _sweep_one(agency_id, submission_id, now, policies, deps)
             report[outcome] = report.get(outcome, 0) + 1
         if day < min(now.date(), real_today):  # today stays open: more of it may fall due later today
             deps.retention.set_last_swept_day(day)
@@ -105,11 +106,11 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     return report
 
 
-def _sweep_one(agency_id: str, submission_id: str, now: datetime, deps: Deps) -> str:
+def _sweep_one(agency_id: str, submission_id: str, now: datetime, policies: dict[str, RetentionPolicy],
+               deps: Deps) -> str:
     submission = deps.submissions.get_submission(agency_id, submission_id)
     if submission is None:  # deleted between the index read and now
         return "gone"
-    agency = deps.agencies.get_agency(agency_id)
     case_hold = deps.retention.case_hold(agency_id, submission.case_ref) is not None
     deletable, why = retention.is_deletable(submission, case_on_hold=case_hold, now=now)
     if not deletable:
@@ -118,7 +119,10 @@ def _sweep_one(agency_id: str, submission_id: str, now: datetime, deps: Deps) ->
                               target=f"submission:{submission_id}", outcome="refused", details={"reason": why})
             return "held"
         return "not_due"
-    _delete(submission, agency.retention if agency else RetentionPolicy(), now, deps)
+    if agency_id not in policies:
+        agency = deps.agencies.get_agency(agency_id)
+        policies[agency_id] = agency.retention if agency else RetentionPolicy()
+    _delete(submission, policies[agency_id], now, deps)
     return "deleted"
 
 

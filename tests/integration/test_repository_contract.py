@@ -46,36 +46,23 @@ from tests.fakes import (
 pytestmark = pytest.mark.integration
 
 
-def _dynamo(stack, cls, table_var):
-    return cls(boto3.client("dynamodb"), os.environ[table_var])
+def implementations(name, in_memory, on_dynamodb, table_var="TABLE_NAME"):
+    """A fixture that gives each test both implementations of one port."""
+    @pytest.fixture(name=name, params=["memory", "dynamodb"])
+    def fixture(request):
+        if request.param == "memory":
+            return in_memory()
+        request.getfixturevalue("stack")
+        return on_dynamodb(boto3.client("dynamodb"), os.environ[table_var])
+    return fixture
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
-def agencies_repo(request):
-    if request.param == "memory":
-        return MemoryAgencies()
-    return _dynamo(request.getfixturevalue("stack"), DynamoAgencies, "TABLE_NAME")
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def links_repo(request):
-    if request.param == "memory":
-        return MemoryLinks()
-    return _dynamo(request.getfixturevalue("stack"), DynamoLinks, "TABLE_NAME")
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def submissions_repo(request):
-    if request.param == "memory":
-        return MemorySubmissions()
-    return _dynamo(request.getfixturevalue("stack"), DynamoSubmissions, "TABLE_NAME")
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def retention_repo(request):
-    if request.param == "memory":
-        return MemoryRetention()
-    return _dynamo(request.getfixturevalue("stack"), DynamoRetention, "TABLE_NAME")
+agencies_repo = implementations("agencies_repo", MemoryAgencies, DynamoAgencies)
+links_repo = implementations("links_repo", MemoryLinks, DynamoLinks)
+submissions_repo = implementations("submissions_repo", MemorySubmissions, DynamoSubmissions)
+retention_repo = implementations("retention_repo", MemoryRetention, DynamoRetention)
+audit_log = implementations("audit_log", MemoryAuditLog, DynamoAuditLog, "AUDIT_TABLE_NAME")
+requests_repo = implementations("requests_repo", MemoryAccessRequests, DynamoAccessRequests)
 
 
 def test_case_holds_are_placed_found_and_released(retention_repo):
@@ -87,13 +74,6 @@ def test_case_holds_are_placed_found_and_released(retention_repo):
     assert retention_repo.release_hold(agency_id, "C-9") is True
     assert retention_repo.release_hold(agency_id, "C-9") is False
     assert retention_repo.case_hold(agency_id, "C-9") is None
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def audit_log(request):
-    if request.param == "memory":
-        return MemoryAuditLog()
-    return _dynamo(request.getfixturevalue("stack"), DynamoAuditLog, "AUDIT_TABLE_NAME")
 
 
 def new_id(offset_minutes: int = 0) -> str:
@@ -272,13 +252,6 @@ def test_concurrent_audit_appends_never_fork_the_chain(stack):
         thread.join()
     entries = list(log.entries(agency_id))
     assert len(entries) == 20 and audit.verify_chain(entries) == []
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def requests_repo(request):
-    if request.param == "memory":
-        return MemoryAccessRequests()
-    return _dynamo(request.getfixturevalue("stack"), DynamoAccessRequests, "TABLE_NAME")
 
 
 def an_access_request(organisation: str) -> AccessRequest:
