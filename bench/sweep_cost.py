@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto only: never a running stack's server
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
