@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -24,8 +24,8 @@ from .domain.errors import (
     Unauthenticated,
     UnsupportedMedia,
 )
+from .observability import logger, request_id
 
-log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -45,7 +45,12 @@ C = TypeVar("C", bound=BaseModel)
 
 
 def status_of(error: DomainError) -> int:
-    for cls in type(error).__mro__:
+    return status_for(type(error))
+
+
+def status_for(kind: type[DomainError]) -> int:
+    """The status of a kind of domain error: its nearest class in STATUS (400 if none)."""
+    for cls in kind.__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400
@@ -72,14 +77,19 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
         except DomainError as error:
             return error_response(error)
         except Exception:
-            log.exception("unhandled error")
-            from .observability import request_id
-
-            return Response(status_code=500, headers=dict(NO_STORE), body={
-                "code": "internal_error", "request_id": request_id(),
-                "message": "Something went wrong on our side. Nothing you sent was lost; try again.",
-            })
+            return _internal_error()
     return wrapper
+
+
+def _internal_error() -> Response:
+    """A 500 naming only the request; its traceback goes to the structured log under the same id,
+    so the id a caller reports finds the failure. Call it while the exception is being handled."""
+    rid = request_id() or str(uuid.uuid4())  # a route run outside the middleware still gets one
+    logger.exception("unhandled error", extra={"request_id": rid})
+    return Response(status_code=500, headers=dict(NO_STORE), body={
+        "code": "internal_error", "request_id": rid,
+        "message": "Something went wrong on our side. Nothing you sent was lost; try again.",
+    })
 
 
 def parse(model: type[C], raw: bytes | None) -> C:

@@ -6,6 +6,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+from .domain.errors import DomainError, Gone, NotFound
+from .http import status_for
+
 WEB = Path(__file__).parent / "web"
 ASSETS = {
     "citizen.js": "application/javascript; charset=utf-8",
@@ -13,7 +16,8 @@ ASSETS = {
     "i18n.json": "application/json; charset=utf-8",
     "access.js": "application/javascript; charset=utf-8",
 }
-_ERROR_STATUS = {"link_not_found": 404, "link_expired": 410, "link_used": 410}
+# Each page's problem as the domain error it is, so its status comes from http.STATUS like the API's.
+_PROBLEMS: dict[str, type[DomainError]] = {"link_not_found": NotFound, "link_expired": Gone, "link_used": Gone}
 
 
 def security_headers(upload_origin: str) -> dict[str, str | list[str]]:
@@ -53,9 +57,9 @@ def asset(name: str) -> tuple[str, str] | None:
 def error_page(code: str, language: str = "en") -> tuple[int, str]:
     strings = json.loads(_read("i18n.json"))
     texts = strings.get(language) or strings["en"]
-    kind = code if code in _ERROR_STATUS else "link_not_found"
+    kind = code if code in _PROBLEMS else "link_not_found"
     page = (_read("link-error.html")
             .replace("{{lang}}", html.escape(language if language in strings else "en"))
             .replace("{{title}}", html.escape(texts[f"error.{kind}.title"]))
             .replace("{{message}}", html.escape(texts[f"error.{kind}.message"])))
-    return _ERROR_STATUS[kind], page
+    return status_for(_PROBLEMS[kind]), page

@@ -7,7 +7,8 @@ from chalice.app import Blueprint, Response
 from .. import bootstrap, pages
 from ..domain.access_requests import SubmitAccessRequest
 from ..domain.commands import CompleteSubmission, RequestUploads
-from ..http import handled, json_response, parse
+from ..domain.errors import NotFound
+from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
 from ..services import access_requests, citizen_uploads
 from ..views import file_view
@@ -53,7 +54,7 @@ def citizen_complete(token: str) -> Response:
 def static_asset(name: str) -> Response:
     found = pages.asset(name)
     if found is None:
-        return json_response({"code": "not_found", "message": "No such file."}, status=404)
+        return error_response(NotFound("No such file."))
     content, content_type = found
     return Response(body=content, status_code=200, headers={
         "Content-Type": content_type, "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,75 @@
+"""The HTTP edge: an unexpected failure is a bare 500 whose request id finds its traceback in the
+structured log, and the citizen's error pages take their statuses from the one status table."""
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib import observability, pages
+from chalicelib.domain.errors import Gone, NotFound
+from chalicelib.http import handled, status_for
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What Powertools' logger writes, as JSON lines (its handler holds the stdout it started with)."""
+    buffer = io.StringIO()
+    handler = observability.logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+        observability.bind_request("")
+
+
+@handled
+def broken_view() -> None:
+    raise RuntimeError("db password is hunter2")
+
+
+def unhandled_records(buffer: io.StringIO) -> list[dict]:
+    records = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    return [r for r in records if r.get("message") == "unhandled error"]
+
+
+def test_a_500_logs_its_traceback_under_the_request_id_the_client_got(log_lines):
+    observability.bind_request("req-7f3a", method="GET", path="/x")
+    response = broken_view()
+    assert response.status_code == 500
+    assert response.body["request_id"] == "req-7f3a" and "hunter2" not in json.dumps(response.body)
+    [record] = unhandled_records(log_lines)
+    assert record["level"] == "ERROR"
+    assert record["request_id"] == "req-7f3a" and record["correlation_id"] == "req-7f3a"
+    assert record["exception_name"] == "RuntimeError"
+    assert "Traceback" in record["exception"] and "broken_view" in record["exception"]
+
+
+def test_without_a_bound_request_the_500_and_its_log_share_a_fresh_id(log_lines):
+    observability.bind_request("")
+    response = broken_view()
+    [record] = unhandled_records(log_lines)
+    assert response.body["request_id"] and record["request_id"] == response.body["request_id"]
+    assert "Traceback" in record["exception"]
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    ("link_not_found", NotFound), ("link_expired", Gone), ("link_used", Gone), ("anything_else", NotFound)])
+def test_error_pages_take_their_status_from_the_status_table(code, error):
+    status, html = pages.error_page(code, "fr")
+    assert status == status_for(error) and status in (404, 410)
+    assert 'lang="fr"' in html
+
+
+def test_an_unknown_static_asset_is_the_not_found_error_body():
+    from chalice.test import Client
+
+    import app
+
+    with Client(app.app) as client:
+        response = client.http.get("/static/nope.js")
+    assert response.status_code == status_for(NotFound)
+    assert json.loads(response.body) == {"code": "not_found", "message": "No such file."}
