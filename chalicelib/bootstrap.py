@@ -3,6 +3,7 @@ Tests call `use(deps)` to swap in fakes; nothing here runs at import time."""
 from __future__ import annotations
 
 import os
+import threading
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +21,20 @@ def settings() -> Settings:
     return load_settings(os.environ)
 
 
+_client_lock = threading.Lock()  # a boto3 Session may not create clients from two threads at once
+
+
+@lru_cache(maxsize=1)
+def _session() -> Any:
+    import boto3  # deferred: keeps the import of app.py light
+
+    # One session for every client: each new Session re-reads botocore's endpoint and service
+    # lists from disk, which was most of a cold start's client cost.
+    return boto3.session.Session()
+
+
 @cache
 def client(service: str) -> Any:
-    import boto3  # deferred: keeps the import of app.py light
     from botocore.config import Config
 
     options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 4}}
@@ -30,7 +42,19 @@ def client(service: str) -> Any:
         # Virtual-host URLs on AWS; path style for a local endpoint, which has no bucket subdomains.
         style = "path" if settings().aws_endpoint_url else "virtual"
         options |= {"signature_version": "s3v4", "s3": {"addressing_style": style}}
-    return boto3.session.Session().client(service, config=Config(**options))
+    with _client_lock:
+        return _session().client(service, config=Config(**options))
+
+
+class _LazyClient:
+    """Stands in for `client(service)` until first used: a route that never texts or stores a file
+    does not pay for loading SNS's, SES's or S3's service models on a cold start."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client(self._service), name)
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +76,8 @@ def _aws_deps() -> Deps:
         submissions=DynamoSubmissions(db, cfg.table_name), audit=DynamoAuditLog(db, cfg.audit_table_name),
         retention=DynamoRetention(db, cfg.table_name), access_requests=DynamoAccessRequests(db, cfg.table_name),
         licenses=DynamoLicenses(db, cfg.table_name),
-        blobs=S3BlobStore(client("s3"), cfg.evidence_bucket), sms=SnsSms(client("sns")),
-        email=SesEmail(client("ses"), cfg.email_sender),
+        blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
+        email=SesEmail(_LazyClient("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,
     )
 

@@ -14,7 +14,7 @@ class ConfigError(RuntimeError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use, not at import
 
     stage: str = Field(alias="APP_STAGE")
     table_name: str = Field(alias="TABLE_NAME")

@@ -14,14 +14,14 @@ UPLOAD_EVENT_PATTERN: dict[str, Any] = {"source": ["aws.s3"], "detail-type": ["O
 
 
 class _Bucket(BaseModel):
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)  # built by the upload handler, not every import
 
     name: str
 
 
 class _Object(BaseModel):
     # strict: a key that is a number, or a size that is a string, is not a shape we understand
-    model_config = ConfigDict(strict=True, populate_by_name=True)
+    model_config = ConfigDict(strict=True, populate_by_name=True, defer_build=True)
 
     key: str = Field(min_length=1, max_length=1024)
     size: int | None = Field(default=None, ge=0)
@@ -33,7 +33,7 @@ class _Object(BaseModel):
 class ObjectCreatedDetail(BaseModel):
     """The `detail` of S3's Object Created event: only what ingest needs; other fields pass."""
 
-    model_config = ConfigDict(strict=True, populate_by_name=True)
+    model_config = ConfigDict(strict=True, populate_by_name=True, defer_build=True)
 
     bucket: _Bucket
     obj: _Object = Field(alias="object")

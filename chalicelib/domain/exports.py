@@ -34,6 +34,8 @@ class ExportRepository(Protocol):
 
 
 class SourceDigest(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
+
     sha256: str
     size: int
     version_id: str | None = None  # the object version that was hashed, and is then copied

@@ -53,7 +53,7 @@ def _launch_countries() -> dict[str, date]:
 class ProgramSettings(BaseModel):
     """The program's operator-configurable dates and limits. `version` guards concurrent saves."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     start: date = date(2020, 3, 26)
     end: date = date(2020, 12, 31)  # the last day of free access, unless an agency has its own
@@ -71,7 +71,7 @@ class ProgramSettings(BaseModel):
 class AgencyLicense(BaseModel):
     """What an agency holds: its licence, the paid add-on, its enrolment, and the scheduler's notes."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     agency_id: str
     kind: LicenseKind = LicenseKind.NONE
@@ -87,6 +87,8 @@ class AgencyLicense(BaseModel):
 
 
 class Entitlements(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     agency_id: str
     on: date
     kind: LicenseKind

@@ -18,7 +18,8 @@ OPERATOR_AGENCY = "operator"  # the pseudo agency that operator keys and global 
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", use_enum_values=False)
+    # defer_build: each schema is built on first use, not at import (a cold start needs a few)
+    model_config = ConfigDict(extra="ignore", use_enum_values=False, defer_build=True)
 
 
 class AccessMode(str, Enum):

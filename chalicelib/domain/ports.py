@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .access_requests import AccessRequest, RequestStatus
 from .models import Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, Hold, Page, Submission, Tombstone
@@ -84,12 +84,16 @@ class AuditLog(Protocol):
 
 
 class PresignedPost(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
+
     url: str
     fields: dict[str, str]
     expires_at: datetime
 
 
 class ObjectInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
+
     size: int
     etag: str
     content_type: str | None = None

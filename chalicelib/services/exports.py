@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..domain import export_manifest as manifest
 from ..domain import exports as rules
@@ -54,6 +54,8 @@ class ExportDeps:
 
 
 class FileDownload(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at import
+
     submission_id: str
     file_id: str
     name: str
@@ -61,6 +63,8 @@ class FileDownload(BaseModel):
 
 
 class Downloads(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     manifest_json: str
     manifest_csv: str
     files: list[FileDownload]
@@ -70,6 +74,8 @@ class Downloads(BaseModel):
 
 class ExportView(BaseModel):
     """GET /agency/exports/{id}: progress, and for a finished download_links job, fresh URLs."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job: ExportJob
     downloads: Downloads | None = None
