@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.exports import ExportJob, ExportStatus, ManifestRow
-from .dynamo_codec import DynamoBase, conflicts_as, from_item, to_item, value
+from .dynamo_codec import DynamoBase, conflicts_as, to_item, value
+from .dynamo_pages import query_items
 
 
 class DynamoExports(DynamoBase):
@@ -41,16 +42,7 @@ class DynamoExports(DynamoBase):
         }
         if after:
             query["ExclusiveStartKey"] = to_item({"pk": f"EXPORT#{export_id}", "sk": f"ROW#{after}"})
-        found: list[ManifestRow] = []
-        while limit is None or len(found) < limit:
-            if limit is not None:
-                query["Limit"] = limit - len(found)
-            page = self._db.query(**query)
-            found += [ManifestRow.model_validate(from_item(i)) for i in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found
+        return [ManifestRow.model_validate(item) for item in query_items(self._db, query, limit=limit)]
 
     def _job_put(self, saved: ExportJob, expected: ExportStatus) -> dict[str, Any]:
         """A put of the job at its new version, conditioned on the version and status it had."""

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..domain.licensing import GLOBAL_END, MAX_ENDING_RANGE_DAYS, AgencyLicense, ProgramSettings, end_index_key
-from .dynamo_codec import DynamoBase, conflicts_as, from_item, to_item, value
+from .dynamo_codec import DynamoBase, conflicts_as, to_item, value
+from .dynamo_pages import query_items
 
 SETTINGS_KEY = ("SYSTEM", "PROGRAM_SETTINGS")
 
@@ -43,12 +44,7 @@ class DynamoLicenses(DynamoBase):
         query: dict[str, Any] = {"TableName": self._table, "IndexName": "gsi1",
                                  "KeyConditionExpression": "gsi1pk = :p",
                                  "ExpressionAttributeValues": {":p": value(f"ENDS#{key}")}}
-        while True:
-            page = self._db.query(**query)
-            yield from (from_item(i)["gsi1sk"] for i in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from (item["gsi1sk"] for item in query_items(self._db, query))
 
     def get_settings(self) -> ProgramSettings:
         item = self._get(*SETTINGS_KEY)

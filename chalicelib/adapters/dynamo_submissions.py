@@ -10,6 +10,7 @@ from typing import Any
 from ..domain.errors import Conflict
 from ..domain.models import EvidenceFile, FileStatus, Page, ReviewState, Submission, SubmissionStatus, Tombstone
 from .dynamo_codec import DynamoBase, conflicts_as, decode_cursor, encode_cursor, from_item, to_item, value
+from .dynamo_pages import query_items
 
 CASE_INDEX, DUE_INDEX, PENDING_INDEX = "gsi1", "gsi2", "gsi3"
 PENDING = "PENDING"
@@ -88,14 +89,7 @@ class DynamoSubmissions(DynamoBase):
                                  "KeyConditionExpression": f"{key} = :p",
                                  "ExpressionAttributeValues": {":p": value(partition)},
                                  "ProjectionExpression": "agency_id, submission_id"}
-        while True:
-            page = self._db.query(**query)
-            for item in page["Items"]:
-                found = from_item(item)
-                yield found["agency_id"], found["submission_id"]
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from ((item["agency_id"], item["submission_id"]) for item in query_items(self._db, query))
 
     def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
         grave = {"pk": f"AGENCY#{submission.agency_id}", "sk": f"TOMBSTONE#{submission.submission_id}",
