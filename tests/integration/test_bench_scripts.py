@@ -24,3 +24,18 @@ def test_the_sweep_bench_runs_and_its_calls_stay_flat_as_the_table_grows():
 
 def test_the_cold_import_bench_runs():
     assert "import app" in run("bench/cold_import.py", "--runs", "1")
+
+
+def test_the_local_scale_bench_runs_every_operation_at_every_size():
+    lines = run("bench/local_scale.py", "--quick").splitlines()
+    rows = [line.split() for line in lines if line.split() and line.split()[0].isdigit()]
+    assert [row[0] for row in rows] == ["50", "200"], lines
+    assert all(row[-1] == str(4 * 3) for row in rows), lines  # 4 operations x 3 ops, every one answered
+
+
+def test_the_burst_bench_answers_every_public_request_without_errors():
+    out = run("bench/burst.py", "--quick")
+    phases = {line.split()[0]: line.split() for line in out.splitlines()
+              if line.startswith(("access_requests", "citizen_session"))}
+    assert phases["access_requests"][1:3] == ["20", "0"] and phases["citizen_session"][1:3] == ["20", "0"], out
+    assert "errors 0" in out.splitlines(), out
