@@ -16,11 +16,15 @@ from chalicelib.api.operator import operator_api
 from chalicelib.api.public import public_api
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.observability import bind_request, logger, metrics
-from chalicelib.services import exports, ingest, licensing, notify, retention, review
+from chalicelib.services import custody, exports, ingest, licensing, retention, review
 
 app = Chalice(app_name="citizen-evidence")
-# Read at import: Chalice subscribes the export worker to this queue when it packages the app.
+# Read at import: Chalice subscribes the export worker to this queue, and the sequencer to the
+# audit inbox's stream, when it packages the app (take the ARN from the stack's outputs).
 EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-exports")
+AUDIT_INBOX_STREAM = os.environ.get(
+    "AUDIT_INBOX_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
 for blueprint in (auth, agency_api, operator_api, public_api):
     app.register_blueprint(blueprint)
 
@@ -50,12 +54,10 @@ def daily_digest(event: Any) -> dict[str, int]:
 
 @app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="license_daily")
 def license_daily(event: Any) -> dict[str, Any]:
-    """Warn agencies 30, 7 and 1 days before their free access ends, and apply the end once."""
+    """Warn agencies 30, 7 and 1 days before their free access ends, and apply the end once
+    (each agency's days in its own time zone)."""
     request_context.set_source("schedule:license_daily")
-    deps = bootstrap.deps()
-    return licensing.run_daily(deps.clock.now().date(), licenses=deps.licenses, audit=deps.audit,
-                               notify=lambda agency_id, subject, text: notify.email_agency(
-                                   agency_id, subject, text, deps=deps), clock=deps.clock)
+    return licensing.run_daily(deps=bootstrap.deps())
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
@@ -73,12 +75,20 @@ def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
     if created is None or created["bucket"] != bootstrap.settings().evidence_bucket:
         logger.warning("ignored event", extra={"detail": event.detail})
         return {"outcome": "ignored"}
-    from chalicelib.idempotency import once
-
-    result = once(_ingest, created, event.context)
-    metrics.add_metric(name=f"Upload_{result['outcome']}", unit="Count", value=1)
+    outcome = ingest.ingest_object(created["key"], version_id=created.get("version_id"), deps=bootstrap.deps())
+    metrics.add_metric(name=f"Upload_{outcome.value}", unit="Count", value=1)
     metrics.flush_metrics()
-    return result
+    return {"outcome": outcome.value}
+
+
+@app.on_dynamodb_record(stream_arn=AUDIT_INBOX_STREAM, name="sequence_audit", batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def sequence_audit(event: Any) -> dict[str, int]:
+    """Events landed in the audit inbox: chain each agency's waiting events, in order. The stream
+    only says which agencies to look at; the inbox itself is what gets chained, so a redelivered
+    or out-of-order record changes nothing. A failure raises and the stream delivers it again."""
+    agencies = {_stream_key(record.keys) for record in event if record.event_name == "INSERT"}
+    return custody.sequence(agencies, deps=bootstrap.deps())
 
 
 @app.on_sqs_message(queue=EXPORT_QUEUE, batch_size=1, name="export_chunk")
@@ -90,6 +100,7 @@ def export_chunk(event: Any) -> None:
                                      time_left=lambda: event.context.get_remaining_time_in_millis() / 1000)
 
 
-def _ingest(data: dict[str, Any]) -> dict[str, Any]:
-    return {"outcome": ingest.ingest_object(data["key"], deps=bootstrap.deps())}
+def _stream_key(keys: dict[str, Any]) -> str:
+    agency: str = keys["agency_id"]["S"]
+    return agency
 

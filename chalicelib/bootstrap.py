@@ -71,11 +71,13 @@ def _aws_deps() -> Deps:
     from .adapters.s3_blobs import S3BlobStore
 
     cfg, db = settings(), client("dynamodb")
+    main, inbox = cfg.table_name, cfg.audit_inbox_table_name  # every write carries its audit event into the inbox
     return Deps(
-        clock=SystemClock(), agencies=DynamoAgencies(db, cfg.table_name), links=DynamoLinks(db, cfg.table_name),
-        submissions=DynamoSubmissions(db, cfg.table_name), audit=DynamoAuditLog(db, cfg.audit_table_name),
-        retention=DynamoRetention(db, cfg.table_name), access_requests=DynamoAccessRequests(db, cfg.table_name),
-        licenses=DynamoLicenses(db, cfg.table_name),
+        clock=SystemClock(), agencies=DynamoAgencies(db, main, inbox), links=DynamoLinks(db, main, inbox),
+        submissions=DynamoSubmissions(db, main, inbox),
+        audit=DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
+        retention=DynamoRetention(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
+        licenses=DynamoLicenses(db, main, inbox),
         blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
         email=SesEmail(_LazyClient("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,
@@ -90,7 +92,8 @@ def export_deps() -> ExportDeps:
 
     cfg, base, sqs = settings(), deps(), client("sqs")
     queue_url = sqs.get_queue_url(QueueName=cfg.export_queue_name)["QueueUrl"]
-    return ExportDeps(clock=base.clock, exports=DynamoExports(client("dynamodb"), cfg.table_name),
+    exports_repo = DynamoExports(client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
+    return ExportDeps(clock=base.clock, exports=exports_repo,
                       submissions=base.submissions, audit=base.audit,
                       storage=S3ExportStorage(client("s3"), cfg.evidence_bucket),
                       queue=SqsJobQueue(sqs, queue_url), evidence_bucket=cfg.evidence_bucket)

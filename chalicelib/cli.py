@@ -11,10 +11,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .domain.models import Principal
+    from .services.deps import Deps
+
+    Operation = Callable[[argparse.Namespace, Principal, Deps], object]
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENV = ROOT / ".local" / "stack.env"
+KINDS = ["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"]
 
 
 def _use_stage(stage: str) -> None:
@@ -37,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("name")
     agency.add_argument("--country", default="US")
     agency.add_argument("--contact-email", help="where the daily review digest goes")
-    agency.add_argument("--license", default="evidence_basic",
-                        choices=["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"])
+    agency.add_argument("--license", default="evidence_pro", choices=KINDS,
+                        help="its evidence licence (default evidence_pro, which keeps Citizen for Officers)")
     key = commands.add_parser("issue-key", help="issue an API key (shown once)")
     key.add_argument("agency_id")
     key.add_argument("--role", choices=["officer", "agency_admin", "operator"], default="officer",
@@ -54,22 +61,32 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--prefix", default="")
     lic = commands.add_parser("set-license", help="set an agency's licence")
     lic.add_argument("agency_id")
-    lic.add_argument("--kind", required=True,
-                     choices=["evidence_basic", "evidence_pro", "evidence_lite", "osp7_plus", "none"])
+    lic.add_argument("--kind", required=True, choices=KINDS)
     lic.add_argument("--citizen-addon", action="store_true")
+    zone = commands.add_parser("set-time-zone", help="an agency's IANA time zone (its program days follow it)")
+    zone.add_argument("agency_id")
+    zone.add_argument("time_zone", help="e.g. America/Chicago; 'country' goes back to its country's zone")
     extend = commands.add_parser("extend-program", help="extend the emergency program (all, or one agency)")
     extend.add_argument("end", help="the new last day, YYYY-MM-DD")
     extend.add_argument("--agency", dest="agency_id")
-    quota = commands.add_parser("set-quota", help="first-time storage quota (all, or one agency)")
+    quota = commands.add_parser("set-quota", help="program storage quota (a restricted kind, or one agency)")
     quota.add_argument("quota_bytes", type=int)
-    quota.add_argument("--agency", dest="agency_id")
+    target = quota.add_mutually_exclusive_group()
+    target.add_argument("--agency", dest="agency_id")
+    target.add_argument("--kind", default="none", choices=["none", "evidence_lite"],
+                        help="every first-time (none) or Lite agency in the program")
     country = commands.add_parser("set-country-date", help="the day the program opens in a country ('*': others)")
     country.add_argument("country")
     country.add_argument("available_from", help="YYYY-MM-DD")
     listing = commands.add_parser("access-requests", help="list access requests")
     listing.add_argument("--status", default="pending", choices=["pending", "approved", "denied"])
-    approve = commands.add_parser("approve", help="approve an access request (creates and enrols the agency)")
+    approve = commands.add_parser("approve", help="approve an access request (enrols an existing agency, or "
+                                                  "creates one on the first-time program licence)")
     approve.add_argument("request_id")
+    approve.add_argument("--license", choices=KINDS, help="the licence you confirmed for a new agency")
+    matched = approve.add_mutually_exclusive_group()
+    matched.add_argument("--agency", dest="agency_id", help="enrol this existing agency")
+    matched.add_argument("--new-agency", action="store_true", help="create an agency whatever the form named")
     deny = commands.add_parser("deny", help="deny an access request")
     deny.add_argument("request_id")
     deny.add_argument("--reason", required=True)
@@ -119,18 +136,19 @@ def _verify_audit(args: argparse.Namespace) -> int:
     from . import bootstrap
     from .services import custody
 
-    count, problems = custody.verify(args.agency_id, deps=bootstrap.deps())
-    for problem in problems:
+    report = custody.verify(args.agency_id, deps=bootstrap.deps())
+    for problem in report["problems"]:
         print(problem)
-    print(f"{count} entries, {'intact' if not problems else f'{len(problems)} problems'}")
-    return 1 if problems else 0
+    state = "intact" if report["intact"] else f"{len(report['problems'])} problems"
+    print(f"{report['entries']} entries, {state}; {report['waiting']} events waiting to be chained")
+    return 0 if report["intact"] else 1
 
 
 def _run_schedule(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from . import bootstrap
-    from .services import licensing, notify, retention, review
+    from .services import licensing, retention, review
 
     if args.now and args.stage != "local":
         print("--now (time travel) runs only against the local stack: it would act on real data.",
@@ -142,8 +160,7 @@ def _run_schedule(args: argparse.Namespace) -> int:
     if args.name == "daily-digest":
         result: object = review.send_digests(deps=deps)
     elif args.name == "license-daily":
-        result = licensing.run_daily(now.date(), licenses=deps.licenses, audit=deps.audit, clock=deps.clock,
-                                     notify=lambda a, s, t: notify.email_agency(a, s, t, deps=deps))
+        result = licensing.run_daily(deps=deps, now=now)
     else:
         result = retention.sweep(deps=deps, now=now)
     print(json.dumps(result, default=str))
@@ -196,35 +213,13 @@ OPERATOR_CLI = "operator-cli"
 
 def _operator_call(args: argparse.Namespace) -> int:
     """The operator commands: the same services the operator API calls, printed as JSON."""
-    from datetime import date
-
     from . import bootstrap
-    from .domain.access_requests import DenyAccessRequest, RequestStatus
     from .domain.errors import DomainError
     from .domain.models import OPERATOR_AGENCY, Principal, Role
-    from .services import access_requests, licensing
 
-    deps = bootstrap.deps()
     me = Principal(agency_id=OPERATOR_AGENCY, role=Role.OPERATOR, key_id=OPERATOR_CLI)
-    common: dict[str, Any] = {"licenses": deps.licenses, "clock": deps.clock, "audit": deps.audit, "actor": me.actor}
     try:
-        if args.command == "set-license":
-            result: object = licensing.set_license(args.agency_id, args.kind, args.citizen_addon, **common)
-        elif args.command == "extend-program":
-            result = licensing.extend_program(date.fromisoformat(args.end), args.agency_id, **common)
-        elif args.command == "set-quota":
-            agency = deps.agencies.get_agency(args.agency_id) if args.agency_id else None
-            result = licensing.set_quota(args.quota_bytes, agency_id=args.agency_id,
-                                         used_bytes=agency.used_bytes if agency else 0, **common)
-        elif args.command == "set-country-date":
-            result = licensing.set_country_date(args.country, date.fromisoformat(args.available_from), **common)
-        elif args.command == "access-requests":
-            result = access_requests.list_requests(me, RequestStatus(args.status), limit=100, cursor=None, deps=deps)
-        elif args.command == "approve":
-            decided, key = access_requests.approve(me, args.request_id, deps=deps)
-            result = {"agency_id": decided.agency_id, "admin_key": key}
-        else:
-            result = access_requests.deny(me, args.request_id, DenyAccessRequest(reason=args.reason), deps=deps)
+        result = OPERATIONS[args.command](args, me, bootstrap.deps())
     except (DomainError, ValueError) as exc:
         print(getattr(exc, "message", str(exc)), file=sys.stderr)
         return 1
@@ -233,10 +228,57 @@ def _operator_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _approve(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
+    from .domain.access_requests import ApproveAccessRequest
+    from .services import access_requests
+
+    fields: dict[str, Any] = {"license": args.license} if args.license else {}
+    if args.agency_id or args.new_agency:
+        fields["agency_id"] = args.agency_id
+    decided, key = access_requests.approve(me, args.request_id, ApproveAccessRequest.model_validate(fields),
+                                           deps=deps)
+    return {"agency_id": decided.agency_id, "admin_key": key, "granted_license": decided.granted_license,
+            "license_decision": decided.license_decision}
+
+
+def _licensing(name: str) -> Operation:
+    """One operator command of services.licensing, called as the API calls it."""
+    from datetime import date
+
+    def call(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
+        from .services import licensing
+
+        common: dict[str, Any] = {"deps": deps, "actor": me.actor}
+        if name == "set-license":
+            return licensing.set_license(args.agency_id, args.kind, args.citizen_addon, **common)
+        if name == "set-time-zone":
+            zone = None if args.time_zone == "country" else args.time_zone
+            return licensing.set_time_zone(args.agency_id, zone, **common)
+        if name == "extend-program":
+            return licensing.extend_program(date.fromisoformat(args.end), args.agency_id, **common)
+        if name == "set-quota":
+            return licensing.set_quota(args.quota_bytes, agency_id=args.agency_id, kind=args.kind, **common)
+        return licensing.set_country_date(args.country, date.fromisoformat(args.available_from), **common)
+    return call
+
+
+def _requests(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
+    from .domain.access_requests import DenyAccessRequest, RequestStatus
+    from .services import access_requests
+
+    if args.command == "access-requests":
+        return access_requests.list_requests(me, RequestStatus(args.status), limit=100, cursor=None, deps=deps)
+    return access_requests.deny(me, args.request_id, DenyAccessRequest(reason=args.reason), deps=deps)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "approve": _approve, "access-requests": _requests, "deny": _requests,
+    **{name: _licensing(name) for name in ("set-license", "set-time-zone", "extend-program", "set-quota",
+                                           "set-country-date")},
+}
 COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
-            "run-schedule": _run_schedule, "export": _export, "set-license": _operator_call,
-            "extend-program": _operator_call, "access-requests": _operator_call, "approve": _operator_call,
-            "deny": _operator_call, "set-quota": _operator_call, "set-country-date": _operator_call}
+            "run-schedule": _run_schedule, "export": _export,
+            **dict.fromkeys(OPERATIONS, _operator_call)}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ class Settings(BaseModel):
     stage: str = Field(alias="APP_STAGE")
     table_name: str = Field(alias="TABLE_NAME")
     audit_table_name: str = Field(alias="AUDIT_TABLE_NAME")
-    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    audit_inbox_table_name: str = Field(alias="AUDIT_INBOX_TABLE_NAME")
     evidence_bucket: str = Field(alias="EVIDENCE_BUCKET")
     export_queue_name: str = Field(alias="EXPORT_QUEUE_NAME")
     # Where citizen links point. Unset on API Gateway: the link is built from the request's host and stage.

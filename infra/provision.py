@@ -12,7 +12,7 @@ import boto3
 from infra import cfn, reconcile
 
 STACK_NAME = "citizen-evidence-local"
-TABLES = {"MainTable": "TABLE_NAME", "AuditTable": "AUDIT_TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}
+TABLES = {"MainTable": "TABLE_NAME", "AuditTable": "AUDIT_TABLE_NAME", "AuditInboxTable": "AUDIT_INBOX_TABLE_NAME"}
 
 
 def provision(*, page_origin: str, report: Callable[[str], None], stage: str = "local") -> dict[str, str]:

@@ -8,30 +8,35 @@ from datetime import timedelta
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.exports import ExportJob, ExportStatus, ManifestRow, SourceDigest, TargetRefused
-from tests.fakes import MemoryBlobs
+from chalicelib.adapters.memory_audit import MemoryAuditLog
+from chalicelib.domain.models import AuditEvent
+from tests.fakes import MemoryBlobs, Recorder
 
 
-class MemoryExports:
-    def __init__(self) -> None:
+class MemoryExports(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.jobs: dict[tuple[str, str], ExportJob] = {}
         self.manifests: dict[str, dict[str, ManifestRow]] = {}
         self.row_writes = 0
 
-    def create_job(self, job: ExportJob) -> None:
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None:
         if (job.agency_id, job.export_id) in self.jobs:
             raise Conflict("That export already exists.")
         self.jobs[(job.agency_id, job.export_id)] = job.model_copy(deep=True)
+        self._record(event)
 
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None:
         found = self.jobs.get((agency_id, export_id))
         return found.model_copy(deep=True) if found else None
 
-    def save_job(self, job: ExportJob, *, expected: ExportStatus) -> ExportJob:
+    def save_job(self, job: ExportJob, *, expected: ExportStatus, event: AuditEvent | None = None) -> ExportJob:
         stored = self.jobs.get((job.agency_id, job.export_id))
         if stored is None or stored.version != job.version or stored.status is not expected:
             raise Conflict("Another run moved this export first.", code="export_busy")
         saved = job.model_copy(update={"version": job.version + 1}, deep=True)
         self.jobs[(job.agency_id, job.export_id)] = saved
+        self._record(event)
         return saved.model_copy(deep=True)
 
     def put_row(self, row: ManifestRow) -> None:
@@ -65,12 +70,13 @@ class MemoryExportStorage:
     def create_bucket(self, name: str) -> dict[str, StoredObject]:
         return self.buckets.setdefault(name, {})
 
-    def digest(self, key: str) -> SourceDigest | None:
-        if key not in self.blobs.objects:
+    def digest(self, key: str, version_id: str | None = None) -> SourceDigest | None:
+        if self.blobs.head(key, version_id) is None:
             return None
         self.hashed.append(key)
-        data = b"".join(self.blobs.iter_chunks(key))
-        return SourceDigest(sha256=hashlib.sha256(data).hexdigest(), size=len(data), version_id="v1")
+        data = b"".join(self.blobs.iter_chunks(key, version_id))
+        return SourceDigest(sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                            version_id=version_id or self.blobs.head(key).version_id)
 
     def copy(self, key: str, *, version_id: str | None, bucket: str, target_key: str,
              tags: dict[str, str]) -> None:
@@ -84,7 +90,7 @@ class MemoryExportStorage:
             return
         self._bucket(bucket)[key] = StoredObject(body, content_type, dict(tags or {}))
 
-    def presign(self, key: str, *, filename: str, expires_in: timedelta) -> str:
+    def presign(self, key: str, *, filename: str, expires_in: timedelta, version_id: str | None = None) -> str:
         self.signed.append((key, filename, expires_in))
         return f"https://downloads.example/{key}?expires={int(expires_in.total_seconds())}"
 

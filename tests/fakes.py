@@ -12,6 +12,7 @@ from chalicelib.adapters.memory_licenses import MemoryLicenses
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
+    AuditEvent,
     Agency,
     ApiKey,
     CitizenLink,
@@ -22,12 +23,25 @@ from chalicelib.domain.models import (
     ReviewState,
     Submission,
     SubmissionStatus,
+    TamperAttempt,
     Tombstone,
 )
 from chalicelib.domain.ports import ObjectInfo, PresignedPost
 from chalicelib.services.deps import Deps
 
 START = datetime(2020, 4, 1, 9, 0, tzinfo=timezone.utc)
+
+
+class Recorder:
+    """What every memory repository shares with the audit log: a write that carries an event
+    records it, as the DynamoDB adapters put it in the same transaction."""
+
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        self.audit = audit or MemoryAuditLog()
+
+    def _record(self, event: AuditEvent | None) -> None:
+        if event is not None:
+            self.audit.record(event)
 
 
 class FixedClock:
@@ -41,50 +55,59 @@ class FixedClock:
         self.at += timedelta(**delta)
 
 
-class MemoryAgencies:
-    def __init__(self) -> None:
+class MemoryAgencies(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.agencies: dict[str, Agency] = {}
         self.keys: dict[str, ApiKey] = {}
 
-    def create_agency(self, agency: Agency) -> None:
+    def create_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None:
         if agency.agency_id in self.agencies:
             raise Conflict("That agency already exists.")
         self.agencies[agency.agency_id] = agency
+        self._record(event)
 
-    def save_agency(self, agency: Agency) -> None:
+    def save_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None:
         if agency.agency_id not in self.agencies:
             raise Conflict("No such agency.")
-        self.agencies[agency.agency_id] = agency
+        used = self.agencies[agency.agency_id].used_bytes  # only chained usage deltas move it
+        self.agencies[agency.agency_id] = agency.model_copy(update={"used_bytes": used})
+        self._record(event)
 
     def get_agency(self, agency_id: str) -> Agency | None:
         return self.agencies.get(agency_id)
 
     def add_usage(self, agency_id: str, delta_bytes: int) -> None:
+        """The audit log's usage sink: what a chained event adds or frees."""
         agency = self.agencies[agency_id]
         self.agencies[agency_id] = agency.model_copy(update={"used_bytes": agency.used_bytes + delta_bytes})
 
-    def create_key(self, key: ApiKey) -> None:
+    def create_key(self, key: ApiKey, *, event: AuditEvent | None = None) -> None:
         if key.key_hash in self.keys:
             raise Conflict("That key already exists.")
         self.keys[key.key_hash] = key
+        self._record(event)
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
 
 
-class MemoryLinks:
-    def __init__(self) -> None:
+class MemoryLinks(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.links: dict[tuple[str, str], CitizenLink] = {}
         self.tokens: dict[str, tuple[str, str]] = {}
 
-    def create_link(self, link: CitizenLink, token_hash: str) -> None:
+    def create_link(self, link: CitizenLink, token_hash: str, *, event: AuditEvent | None = None) -> None:
         if token_hash in self.tokens or (link.agency_id, link.link_id) in self.links:
             raise Conflict("That link already exists.")
         self.links[(link.agency_id, link.link_id)] = link.model_copy(deep=True)
         self.tokens[token_hash] = (link.agency_id, link.link_id)
+        self._record(event)
 
-    def save_deliveries(self, link: CitizenLink) -> None:
+    def save_deliveries(self, link: CitizenLink, *, event: AuditEvent | None = None) -> None:
         self.links[(link.agency_id, link.link_id)].deliveries = list(link.deliveries)
+        self._record(event)
 
     def link_by_token_hash(self, token_hash: str) -> CitizenLink | None:
         where = self.tokens.get(token_hash)
@@ -95,8 +118,9 @@ class MemoryLinks:
         return found.model_copy(deep=True) if found else None
 
 
-class MemorySubmissions:
-    def __init__(self) -> None:
+class MemorySubmissions(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.items: dict[tuple[str, str], Submission] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
         self.due_queries = 0
@@ -117,13 +141,14 @@ class MemorySubmissions:
         stored.files.update({f.file_id: f for f in files})
         stored.version += 1
 
-    def save(self, submission: Submission, fields: set[str]) -> Submission:
+    def save(self, submission: Submission, fields: set[str], *, event: AuditEvent | None = None) -> Submission:
         stored = self.items.get((submission.agency_id, submission.submission_id))
         if stored is None or stored.version != submission.version:
             raise Conflict("The submission changed meanwhile; try again.", code="concurrent_change")
         for name in fields:
             setattr(stored, name, getattr(submission, name))
         stored.version += 1
+        self._record(event)
         return submission.model_copy(update={"version": stored.version})
 
     def pending_reviews(self) -> Iterator[tuple[str, str]]:
@@ -137,16 +162,32 @@ class MemorySubmissions:
             if s.sweep_day == day:
                 yield agency_id, sid
 
-    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
-        self.items.pop((submission.agency_id, submission.submission_id), None)
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone, *,
+                              event: AuditEvent | None = None) -> None:
+        stored = self.items.get((submission.agency_id, submission.submission_id))
+        if stored is None or stored.version != submission.version:
+            raise Conflict("The submission changed or is gone.", code="concurrent_change")
+        self.items.pop((submission.agency_id, submission.submission_id))
         self.tombstones[(submission.agency_id, submission.submission_id)] = tombstone
+        self._record(event)
 
-    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
+    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile, *,
+                     event: AuditEvent | None = None) -> bool:
         stored = self.items.get((agency_id, submission_id))
         current = stored.files.get(file.file_id) if stored else None
         if stored is None or current is None or current.status is not FileStatus.AWAITING_UPLOAD:
             return False
         stored.files[file.file_id] = file
+        self._record(event)
+        return True
+
+    def record_tamper(self, agency_id: str, submission_id: str, file_id: str, attempt: TamperAttempt, *,
+                      event: AuditEvent | None = None) -> bool:
+        file = self.items[(agency_id, submission_id)].files[file_id]
+        if attempt.version_id in file.tamper_attempts:
+            return False
+        file.tamper_attempts[attempt.version_id] = attempt
+        self._record(event)
         return True
 
     def list_submissions(self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None) -> Page:
@@ -162,17 +203,25 @@ class MemorySubmissions:
         return Page(items=[s.model_copy(deep=True) for s in page], next_cursor=page[-1].submission_id if more else None)
 
 
-class MemoryRetention:
-    def __init__(self, submissions: MemorySubmissions | None = None) -> None:
+class MemoryRetention(Recorder):
+    def __init__(self, submissions: MemorySubmissions | None = None, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.holds: dict[tuple[str, str], Hold] = {}
         self.submissions = submissions
         self.swept: date | None = None
 
-    def place_hold(self, hold: Hold) -> None:
+    def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
+        if (hold.agency_id, hold.case_ref) in self.holds:
+            return False
         self.holds[(hold.agency_id, hold.case_ref)] = hold
+        self._record(event)
+        return True
 
-    def release_hold(self, agency_id: str, case_ref: str) -> bool:
-        return self.holds.pop((agency_id, case_ref), None) is not None
+    def release_hold(self, agency_id: str, case_ref: str, *, event: AuditEvent | None = None) -> bool:
+        if self.holds.pop((agency_id, case_ref), None) is None:
+            return False
+        self._record(event)
+        return True
 
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None:
         return self.holds.get((agency_id, case_ref))
@@ -220,14 +269,27 @@ class MemoryAccessRequests:
 
 
 class MemoryBlobs:
-    """Objects in a dict. `put` stands in for the browser's POST to S3."""
+    """A versioned bucket in a dict. `put` stands in for the browser's POST to S3 and returns the
+    new version's id; `objects` holds the latest version of each key."""
 
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
+        self.versions: dict[str, dict[str, tuple[bytes, str]]] = {}
         self.signed: list[dict[str, Any]] = []
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        version_id = f"v{sum(len(v) for v in self.versions.values()) + 1}"
+        self.versions.setdefault(key, {})[version_id] = (data, content_type)
         self.objects[key] = (data, content_type)
+        return version_id
+
+    def _get(self, key: str, version_id: str | None) -> tuple[bytes, str] | None:
+        if version_id is None:
+            return self.objects.get(key)
+        return self.versions.get(key, {}).get(version_id)
+
+    def _latest_version(self, key: str) -> str | None:
+        return next(reversed(self.versions[key])) if self.versions.get(key) else None
 
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
                        now: datetime) -> PresignedPost:
@@ -235,25 +297,33 @@ class MemoryBlobs:
         return PresignedPost(url="https://uploads.example/", fields={"key": key, "Content-Type": content_type},
                              expires_at=now + expires_in)
 
-    def presign_download(self, key: str, *, filename: str, expires_in: timedelta) -> str:
-        return f"https://downloads.example/{key}?expires={int(expires_in.total_seconds())}"
+    def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
+                         version_id: str | None = None) -> str:
+        pinned = f"&versionId={version_id}" if version_id else ""
+        return f"https://downloads.example/{key}?expires={int(expires_in.total_seconds())}{pinned}"
 
-    def head(self, key: str) -> ObjectInfo | None:
-        if key not in self.objects:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo | None:
+        found = self._get(key, version_id)
+        if found is None:
             return None
-        data, content_type = self.objects[key]
-        return ObjectInfo(size=len(data), etag=hashlib.md5(data).hexdigest(), content_type=content_type)
+        data, content_type = found
+        return ObjectInfo(size=len(data), etag=hashlib.md5(data).hexdigest(), content_type=content_type,
+                          version_id=version_id or self._latest_version(key))
 
-    def read_head(self, key: str, length: int) -> bytes:
-        return self.objects[key][0][:length]
+    def read_head(self, key: str, length: int, version_id: str | None = None) -> bytes:
+        found = self._get(key, version_id)
+        assert found is not None
+        return found[0][:length]
 
-    def iter_chunks(self, key: str) -> Iterator[bytes]:
-        data = self.objects[key][0]
-        for start in range(0, len(data), 4096):
-            yield data[start:start + 4096]
+    def iter_chunks(self, key: str, version_id: str | None = None) -> Iterator[bytes]:
+        found = self._get(key, version_id)
+        assert found is not None
+        for start in range(0, len(found[0]), 4096):
+            yield found[0][start:start + 4096]
 
     def delete_all_versions(self, key: str) -> int:
-        return 1 if self.objects.pop(key, None) is not None else 0
+        self.objects.pop(key, None)
+        return len(self.versions.pop(key, {}))
 
 
 class RecordingSms:
@@ -278,11 +348,14 @@ class RecordingEmail:
 
 
 def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
-    submissions = overrides.pop("submissions", None) or MemorySubmissions()
+    audit = overrides.pop("audit", None) or MemoryAuditLog()
+    agencies = MemoryAgencies(audit)
+    audit.usage = agencies.add_usage
+    submissions = overrides.pop("submissions", None) or MemorySubmissions(audit)
     parts: dict[str, Any] = dict(
-        clock=clock or FixedClock(), agencies=MemoryAgencies(), links=MemoryLinks(), submissions=submissions,
-        retention=MemoryRetention(submissions), access_requests=MemoryAccessRequests(), licenses=MemoryLicenses(),
-        audit=MemoryAuditLog(),
+        clock=clock or FixedClock(), agencies=agencies, links=MemoryLinks(audit), submissions=submissions,
+        retention=MemoryRetention(submissions, audit), access_requests=MemoryAccessRequests(),
+        licenses=MemoryLicenses(), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )

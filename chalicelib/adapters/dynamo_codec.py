@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..domain.errors import Conflict, InvalidInput
+from ..domain.models import AuditEvent
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -75,11 +76,43 @@ def decode_cursor(cursor: str, fields: tuple[str, ...]) -> dict[str, str]:
     return data
 
 
-class DynamoBase:
-    """Holds the client and table name; the get/put shapes every repository shares."""
+def event_item(event: AuditEvent) -> dict[str, Any]:
+    """An audit event as an inbox item. Details go in as JSON text: DynamoDB would turn numbers
+    into Decimals and change the hash computed over them when the event is chained."""
+    return to_item({**event.model_dump(mode="json"), "details": json.dumps(event.details, sort_keys=True, default=str)})
 
-    def __init__(self, client: Any, table: str) -> None:
-        self._db, self._table = client, table
+
+def event_of(item: dict[str, Any]) -> AuditEvent:
+    data = from_item(item)
+    return AuditEvent.model_validate({**data, "details": json.loads(data["details"])})
+
+
+_SINGLE = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item"}
+
+
+class DynamoBase:
+    """Holds the client and table names; the get/put shapes every repository shares, and the one
+    way a change is written together with the audit event that records it."""
+
+    def __init__(self, client: Any, table: str, inbox_table: str = "") -> None:
+        self._db, self._table, self._inbox = client, table, inbox_table
+
+    def _commit(self, *writes: dict[str, Any], event: AuditEvent | None, conflict: str,
+                code: str = "conflict") -> None:
+        """Run these TransactWriteItems entries and the event's inbox put as one transaction (a
+        single write with no event goes as the plain call). A failed condition is Conflict."""
+        items = list(writes)
+        if event is not None:
+            if not self._inbox:
+                raise RuntimeError(f"{type(self).__name__} has no audit inbox table to record {event.action}")
+            items.append({"Put": {"TableName": self._inbox, "Item": event_item(event),
+                                  "ConditionExpression": "attribute_not_exists(event_id)"}})
+        with conflicts_as(conflict, code):
+            if len(items) == 1 and next(iter(items[0])) in _SINGLE:
+                kind, params = next(iter(items[0].items()))
+                getattr(self._db, _SINGLE[kind])(**params)
+            else:
+                self._db.transact_write_items(TransactItems=items)
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         found = self._db.get_item(TableName=self._table, Key=to_item({"pk": pk, "sk": sk}),
@@ -87,6 +120,10 @@ class DynamoBase:
         return from_item(found["Item"]) if "Item" in found else None
 
     def _put(self, data: dict[str, Any], *, new: bool, conflict: str) -> None:
-        condition = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
         with conflicts_as(conflict):
-            self._db.put_item(TableName=self._table, Item=to_item(data), ConditionExpression=condition)
+            self._db.put_item(**self._write(data, new=new))
+
+    def _write(self, data: dict[str, Any], *, new: bool) -> dict[str, Any]:
+        """A put of a new item (or of one that must exist), as put_item or TransactWriteItems takes it."""
+        condition = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
+        return {"TableName": self._table, "Item": to_item(data), "ConditionExpression": condition}

@@ -12,22 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.exports import ExportJob, ExportStatus, ManifestRow
-from .dynamo_codec import DynamoBase, conflicts_as, to_item, value
+from ..domain.models import AuditEvent
+from .dynamo_codec import DynamoBase, to_item, value
 from .dynamo_pages import query_items
 
 
 class DynamoExports(DynamoBase):
-    def create_job(self, job: ExportJob) -> None:
-        self._put(self._job_item(job), new=True, conflict="That export already exists.")
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None:
+        self._commit({"Put": self._write(self._job_item(job), new=True)}, event=event,
+                     conflict="That export already exists.")
 
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None:
         item = self._get(f"AGENCY#{agency_id}", f"EXPORT#{export_id}")
         return ExportJob.model_validate(item) if item else None
 
-    def save_job(self, job: ExportJob, *, expected: ExportStatus) -> ExportJob:
+    def save_job(self, job: ExportJob, *, expected: ExportStatus, event: AuditEvent | None = None) -> ExportJob:
         saved = job.model_copy(update={"version": job.version + 1})
-        with conflicts_as("Another run moved this export first.", code="export_busy"):
-            self._db.put_item(**self._job_put(saved, expected))
+        self._commit({"Put": self._job_put(saved, expected)}, event=event,
+                     conflict="Another run moved this export first.", code="export_busy")
         return saved
 
     def put_row(self, row: ManifestRow) -> None:

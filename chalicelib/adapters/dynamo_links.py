@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.models import CitizenLink
-from .dynamo_codec import DynamoBase, conflicts_as, to_item, value
+from ..domain.models import AuditEvent, CitizenLink
+from .dynamo_codec import DynamoBase, to_item, value
 
 
 class DynamoLinks(DynamoBase):
-    def create_link(self, link: CitizenLink, token_hash: str) -> None:
+    def create_link(self, link: CitizenLink, token_hash: str, *, event: AuditEvent | None = None) -> None:
         link_item = {"pk": f"AGENCY#{link.agency_id}", "sk": f"LINK#{link.link_id}", **link.model_dump(mode="json")}
         token_item = {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN", "agency_id": link.agency_id,
                       "link_id": link.link_id,
                       # TTL is only a backstop for tidiness; expiry is enforced on every use.
                       "expires_ttl": int(link.expires_at.timestamp()) + 90 * 86400}
-        with conflicts_as("That link already exists."):
-            self._db.transact_write_items(TransactItems=[
-                {"Put": self._new(link_item)}, {"Put": self._new(token_item)},
-            ])
+        self._commit({"Put": self._new(link_item)}, {"Put": self._new(token_item)}, event=event,
+                     conflict="That link already exists.")
 
-    def save_deliveries(self, link: CitizenLink) -> None:
-        self._db.update_item(
-            TableName=self._table, Key=to_item({"pk": f"AGENCY#{link.agency_id}", "sk": f"LINK#{link.link_id}"}),
-            UpdateExpression="SET deliveries = :d",
-            ExpressionAttributeValues={":d": value([d.model_dump(mode="json") for d in link.deliveries])},
-        )
+    def save_deliveries(self, link: CitizenLink, *, event: AuditEvent | None = None) -> None:
+        self._commit({"Update": {
+            "TableName": self._table, "Key": to_item({"pk": f"AGENCY#{link.agency_id}", "sk": f"LINK#{link.link_id}"}),
+            "UpdateExpression": "SET deliveries = :d",
+            "ExpressionAttributeValues": {":d": value([d.model_dump(mode="json") for d in link.deliveries])},
+        }}, event=event, conflict="No such link.")
 
     def link_by_token_hash(self, token_hash: str) -> CitizenLink | None:
         token = self._get(f"TOKEN#{token_hash}", "TOKEN")

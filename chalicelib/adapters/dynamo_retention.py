@@ -3,21 +3,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..domain.models import Hold, Tombstone
+from ..domain.errors import Conflict
+from ..domain.models import AuditEvent, Hold, Tombstone
 from .dynamo_codec import DynamoBase, to_item
 
 SWEEP_KEY = ("SYSTEM", "RETENTION_SWEEP")
 
 
 class DynamoRetention(DynamoBase):
-    def place_hold(self, hold: Hold) -> None:
-        self._db.put_item(TableName=self._table, Item=to_item(
-            {"pk": f"AGENCY#{hold.agency_id}", "sk": f"HOLD#CASE#{hold.case_ref}", **hold.model_dump(mode="json")}))
+    def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
+        item = {"pk": f"AGENCY#{hold.agency_id}", "sk": f"HOLD#CASE#{hold.case_ref}", **hold.model_dump(mode="json")}
+        try:
+            self._commit({"Put": {"TableName": self._table, "Item": to_item(item),
+                                  "ConditionExpression": "attribute_not_exists(pk)"}},
+                         event=event, conflict="The case is already on hold.")
+            return True
+        except Conflict:
+            return False
 
-    def release_hold(self, agency_id: str, case_ref: str) -> bool:
-        found = self._db.delete_item(TableName=self._table, ReturnValues="ALL_OLD",
-                                     Key=to_item({"pk": f"AGENCY#{agency_id}", "sk": f"HOLD#CASE#{case_ref}"}))
-        return "Attributes" in found
+    def release_hold(self, agency_id: str, case_ref: str, *, event: AuditEvent | None = None) -> bool:
+        key = to_item({"pk": f"AGENCY#{agency_id}", "sk": f"HOLD#CASE#{case_ref}"})
+        try:
+            self._commit({"Delete": {"TableName": self._table, "Key": key,
+                                     "ConditionExpression": "attribute_exists(pk)"}},
+                         event=event, conflict="The case has no hold.")
+            return True
+        except Conflict:
+            return False
 
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None:
         item = self._get(f"AGENCY#{agency_id}", f"HOLD#CASE#{case_ref}")

@@ -8,7 +8,17 @@ from datetime import date
 from typing import Any
 
 from ..domain.errors import Conflict
-from ..domain.models import EvidenceFile, FileStatus, Page, ReviewState, Submission, SubmissionStatus, Tombstone
+from ..domain.models import (
+    AuditEvent,
+    EvidenceFile,
+    FileStatus,
+    Page,
+    ReviewState,
+    Submission,
+    SubmissionStatus,
+    TamperAttempt,
+    Tombstone,
+)
 from .dynamo_codec import DynamoBase, conflicts_as, decode_cursor, encode_cursor, from_item, to_item, value
 from .dynamo_pages import query_items
 
@@ -41,7 +51,7 @@ class DynamoSubmissions(DynamoBase):
                                            ":open": value(SubmissionStatus.OPEN.value)},
             )
 
-    def save(self, submission: Submission, fields: set[str]) -> Submission:
+    def save(self, submission: Submission, fields: set[str], *, event: AuditEvent | None = None) -> Submission:
         data = submission.model_dump(mode="json", include=fields)
         sets = [f"#{k} = :{k}" for k in data]
         removes: list[str] = []
@@ -54,16 +64,17 @@ class DynamoSubmissions(DynamoBase):
         expression = "SET " + ", ".join(sets + ["version = version + :one"])
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        with conflicts_as("The submission changed meanwhile; try again.", code="concurrent_change"):
-            self._db.update_item(
-                TableName=self._table, Key=to_item(self._key(submission.agency_id, submission.submission_id)),
-                UpdateExpression=expression, ConditionExpression="version = :v",
-                ExpressionAttributeNames={f"#{k}": k for k in data},
-                ExpressionAttributeValues={
-                    **{f":{k}": value(v) for k, v in data.items()},
-                    **{f":{k}": value(v) for k, v in index.items() if v is not None},
-                    ":v": value(submission.version), ":one": value(1)},
-            )
+        update = {
+            "TableName": self._table, "Key": to_item(self._key(submission.agency_id, submission.submission_id)),
+            "UpdateExpression": expression, "ConditionExpression": "version = :v",
+            "ExpressionAttributeNames": {f"#{k}": k for k in data},
+            "ExpressionAttributeValues": {
+                **{f":{k}": value(v) for k, v in data.items()},
+                **{f":{k}": value(v) for k, v in index.items() if v is not None},
+                ":v": value(submission.version), ":one": value(1)},
+        }
+        self._commit({"Update": update}, event=event, conflict="The submission changed meanwhile; try again.",
+                     code="concurrent_change")
         return submission.model_copy(update={"version": submission.version + 1})
 
     @staticmethod
@@ -91,28 +102,50 @@ class DynamoSubmissions(DynamoBase):
                                  "ProjectionExpression": "agency_id, submission_id"}
         yield from ((item["agency_id"], item["submission_id"]) for item in query_items(self._db, query))
 
-    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone, *,
+                              event: AuditEvent | None = None) -> None:
         grave = {"pk": f"AGENCY#{submission.agency_id}", "sk": f"TOMBSTONE#{submission.submission_id}",
                  **tombstone.model_dump(mode="json")}
-        self._db.transact_write_items(TransactItems=[
-            {"Delete": {"TableName": self._table, "Key": to_item(self._key(submission.agency_id,
-                                                                          submission.submission_id))}},
+        key = to_item(self._key(submission.agency_id, submission.submission_id))
+        self._commit(
+            {"Delete": {"TableName": self._table, "Key": key, "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": value(submission.version)}}},
             {"Put": {"TableName": self._table, "Item": to_item(grave)}},
-        ])
+            event=event, conflict="The submission changed or is gone.", code="concurrent_change")
 
-    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
+    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile, *,
+                     event: AuditEvent | None = None) -> bool:
+        update = {
+            "TableName": self._table, "Key": to_item(self._key(agency_id, submission_id)),
+            "UpdateExpression": "SET files.#f = :file", "ConditionExpression": "files.#f.#st = :awaiting",
+            "ExpressionAttributeNames": {"#f": file.file_id, "#st": "status"},
+            "ExpressionAttributeValues": {":file": value(file.model_dump(mode="json")),
+                                          ":awaiting": value(FileStatus.AWAITING_UPLOAD.value)},
+        }
         try:
-            with conflicts_as("This file's check is already recorded."):
-                self._db.update_item(
-                    TableName=self._table, Key=to_item(self._key(agency_id, submission_id)),
-                    UpdateExpression="SET files.#f = :file",
-                    ConditionExpression="files.#f.#st = :awaiting",
-                    ExpressionAttributeNames={"#f": file.file_id, "#st": "status"},
-                    ExpressionAttributeValues={":file": value(file.model_dump(mode="json")),
-                                               ":awaiting": value(FileStatus.AWAITING_UPLOAD.value)},
-                )
+            self._commit({"Update": update}, event=event, conflict="This file's check is already recorded.")
             return True
         except Conflict:  # a duplicate event got here first
+            return False
+
+    def record_tamper(self, agency_id: str, submission_id: str, file_id: str, attempt: TamperAttempt, *,
+                      event: AuditEvent | None = None) -> bool:
+        key = to_item(self._key(agency_id, submission_id))
+        noted = attempt.model_dump(mode="json")
+        # Files recorded before attempts were kept have no map yet: the first attempt creates it.
+        stored = (self._get(*self._key(agency_id, submission_id).values()) or {}).get("files", {}).get(file_id, {})
+        if "tamper_attempts" in stored:
+            change = ("SET files.#f.#t.#v = :a", "attribute_not_exists(files.#f.#t.#v)", noted)
+        else:
+            change = ("SET files.#f.#t = :a", "attribute_not_exists(files.#f.#t)", {attempt.version_id: noted})
+        names = {"#f": file_id, "#t": "tamper_attempts", **({"#v": attempt.version_id} if "#v" in change[0] else {})}
+        update = {"TableName": self._table, "Key": key, "UpdateExpression": change[0],
+                  "ConditionExpression": change[1], "ExpressionAttributeNames": names,
+                  "ExpressionAttributeValues": {":a": value(change[2])}}
+        try:
+            self._commit({"Update": update}, event=event, conflict="This attempt is already noted.")
+            return True
+        except Conflict:  # noted by an earlier delivery of the same event
             return False
 
     def list_submissions(self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None) -> Page:

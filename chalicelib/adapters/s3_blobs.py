@@ -33,32 +33,34 @@ class S3BlobStore:
         )
         return PresignedPost(url=signed["url"], fields=signed["fields"], expires_at=now + expires_in)
 
-    def presign_download(self, key: str, *, filename: str, expires_in: timedelta) -> str:
+    def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
+                         version_id: str | None = None) -> str:
         ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
         disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-        url: str = self._s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key, "ResponseContentDisposition": disposition},
-            ExpiresIn=int(expires_in.total_seconds()),
-        )
+        params = {"Bucket": self._bucket, "Key": key, "ResponseContentDisposition": disposition,
+                  **_version(version_id)}
+        url: str = self._s3.generate_presigned_url("get_object", Params=params,
+                                                   ExpiresIn=int(expires_in.total_seconds()))
         return url
 
-    def head(self, key: str) -> ObjectInfo | None:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo | None:
         try:
-            found = self._s3.head_object(Bucket=self._bucket, Key=key)
+            found = self._s3.head_object(Bucket=self._bucket, Key=key, **_version(version_id))
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "400"):
                 return None
             raise
         return ObjectInfo(size=found["ContentLength"], etag=found["ETag"].strip('"'),
-                          content_type=found.get("ContentType"))
+                          content_type=found.get("ContentType"), version_id=found.get("VersionId"))
 
-    def read_head(self, key: str, length: int) -> bytes:
-        body = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{length - 1}")["Body"]
+    def read_head(self, key: str, length: int, version_id: str | None = None) -> bytes:
+        body = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{length - 1}",
+                                   **_version(version_id))["Body"]
         data: bytes = body.read()
         return data
 
-    def iter_chunks(self, key: str) -> Iterator[bytes]:
-        body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+    def iter_chunks(self, key: str, version_id: str | None = None) -> Iterator[bytes]:
+        body = self._s3.get_object(Bucket=self._bucket, Key=key, **_version(version_id))["Body"]
         yield from body.iter_chunks(CHUNK)
 
     def delete_all_versions(self, key: str) -> int:
@@ -77,3 +79,7 @@ class S3BlobStore:
         url: str = self._s3.generate_presigned_post(Bucket=self._bucket, Key="probe")["url"]
         scheme, _, rest = url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}

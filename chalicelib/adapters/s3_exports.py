@@ -21,7 +21,7 @@ from ..domain.exports import SourceDigest, TargetRefused
 from .s3_blobs import S3BlobStore
 
 CHUNK = 1024 * 1024
-_MISSING = {"NoSuchKey", "404", "NotFound"}
+_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 # What S3 answers when the target bucket will not take the write. "403" is a bare Forbidden
 # (no error body), as S3 sends for HEAD requests and moto for a bucket policy's Deny.
 _REFUSALS = {
@@ -37,9 +37,10 @@ class S3ExportStorage:
         self._s3, self._bucket = client, evidence_bucket
         self._blobs = S3BlobStore(client, evidence_bucket)
 
-    def digest(self, key: str) -> SourceDigest | None:
+    def digest(self, key: str, version_id: str | None = None) -> SourceDigest | None:
         try:
-            found = self._s3.get_object(Bucket=self._bucket, Key=key)
+            pinned = {"VersionId": version_id} if version_id else {}
+            found = self._s3.get_object(Bucket=self._bucket, Key=key, **pinned)
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING:
                 return None
@@ -68,8 +69,8 @@ class S3ExportStorage:
             self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
                                 **({"Tagging": urlencode(tags)} if tags else {}))
 
-    def presign(self, key: str, *, filename: str, expires_in: timedelta) -> str:
-        return self._blobs.presign_download(key, filename=filename, expires_in=expires_in)
+    def presign(self, key: str, *, filename: str, expires_in: timedelta, version_id: str | None = None) -> str:
+        return self._blobs.presign_download(key, filename=filename, expires_in=expires_in, version_id=version_id)
 
 
 @contextmanager

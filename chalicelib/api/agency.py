@@ -115,10 +115,10 @@ def audit_log() -> Response:
     query = params()
     wanted = AuditFilter(target=query.get("target"), actor=query.get("actor"), action=query.get("action"),
                          since=datetime_param(query, "since"), until=datetime_param(query, "until"))
-    entries, after = custody.search(caller(), wanted, after_seq=int_param(query, "after", 0),
-                                    limit=int_param(query, "limit", 50), deps=bootstrap.deps())
+    entries, after, waiting = custody.search(caller(), wanted, after_seq=int_param(query, "after", 0),
+                                             limit=int_param(query, "limit", 50), deps=bootstrap.deps())
     return json_response({"items": [e.model_dump(mode="json", exclude={"agency_id"}) for e in entries],
-                          "next_after": after})
+                          "next_after": after, "waiting": waiting})
 
 
 @agency_api.route("/agency/exports", methods=["POST"], authorizer=agency_key)

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from .commands import CaseRef, Command
 from .errors import Forbidden
-from .models import EvidenceFile, FileStatus, Record, Submission
+from .models import AuditEvent, EvidenceFile, FileStatus, Record, Submission
 
 TAG_KEY = "citizen-evidence-agency"  # on every object written to a target bucket; see docs/EXPORT.md
 DOWNLOAD_TTL = timedelta(minutes=5)
@@ -23,9 +23,10 @@ STALE_AFTER = timedelta(minutes=20)  # a running job untouched this long (Lambda
 # --- ports -----------------------------------------------------------------------------------
 
 class ExportRepository(Protocol):
-    def create_job(self, job: ExportJob) -> None: ...  # Conflict if it exists
+    # Writes take the audit event that records them and commit both together (see domain/audit.py).
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None: ...  # Conflict if it exists
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None: ...
-    def save_job(self, job: ExportJob, *, expected: ExportStatus) -> ExportJob:
+    def save_job(self, job: ExportJob, *, expected: ExportStatus, event: AuditEvent | None = None) -> ExportJob:
         """Store it if the stored job is still at job.version and in status `expected`; returns it
         at version + 1. Conflict(code="export_busy") otherwise: another run moved the job first."""
     def put_row(self, row: ManifestRow) -> None: ...  # one file's row; an overwrite, so idempotent
@@ -42,16 +43,16 @@ class SourceDigest(BaseModel):
 
 
 class ExportStorage(Protocol):
-    def digest(self, key: str) -> SourceDigest | None:
-        """Stream an evidence object through SHA-256; None if it is not there."""
+    def digest(self, key: str, version_id: str | None = None) -> SourceDigest | None:
+        """Stream an evidence object (that version, if given) through SHA-256; None if not there."""
     def copy(self, key: str, *, version_id: str | None, bucket: str, target_key: str,
              tags: dict[str, str]) -> None:
         """Copy an evidence object server-side into a target bucket; TargetRefused if refused."""
     def put(self, key: str, body: bytes, *, content_type: str, bucket: str | None = None,
             tags: dict[str, str] | None = None) -> None:
         """Write a file to a target bucket (TargetRefused if refused), or to the evidence bucket."""
-    def presign(self, key: str, *, filename: str, expires_in: timedelta) -> str:
-        """A short-lived GET URL for an evidence-bucket object."""
+    def presign(self, key: str, *, filename: str, expires_in: timedelta, version_id: str | None = None) -> str:
+        """A short-lived GET URL for an evidence-bucket object (that version, if given)."""
 
 
 class JobQueue(Protocol):
@@ -237,6 +238,7 @@ class ManifestRow(Record):
     export_id: str  # internal from here on: not published
     bytes: int = 0
     source_key: str  # where the bytes are in the evidence bucket
+    source_version: str | None = None  # the pinned version exported
 
     @property
     def row_key(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from datetime import datetime, timedelta, timezone
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -18,10 +19,19 @@ def _b32(number: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last = [0, 0]  # (ms, random part) of the last id made here
+_lock = threading.Lock()
+
+
 def new_id(now: datetime) -> str:
-    """A 26-character, time-sortable id (ULID layout: 48-bit ms time + 80 random bits)."""
+    """A 26-character, time-sortable id (ULID layout: 48-bit ms time + 80 random bits). Ids made
+    in one process within the same millisecond keep their order (the random part counts up), so
+    audit events recorded one after another are chained in that order."""
     millis = (now - _EPOCH) // timedelta(milliseconds=1)  # integer arithmetic: floats drop a ms
-    return _b32(millis, 10) + _b32(secrets.randbits(80), 16)
+    with _lock:
+        rand = _last[1] + 1 if millis == _last[0] and _last[1] < 2**80 - 1 else secrets.randbits(79)
+        _last[:] = [millis, rand]
+    return _b32(millis, 10) + _b32(rand, 16)
 
 
 def is_id(value: str) -> bool:

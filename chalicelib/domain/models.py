@@ -39,6 +39,7 @@ class Agency(Record):
     agency_id: str
     name: str
     country: str = "US"
+    time_zone: str | None = None  # IANA name set by an operator; None: its country's (domain/time_zones.py)
     created_at: datetime
     link_ttl_hours: int = 72
     max_files_per_link: int = 50
@@ -100,6 +101,15 @@ class FileStatus(str, Enum):
     REJECTED = "rejected"
 
 
+class TamperAttempt(Record):
+    """Another version written to a recorded file's key (a replayed upload form): kept aside, audited,
+    never served in place of the pinned version."""
+
+    version_id: str
+    size: int
+    detected_at: datetime
+
+
 class EvidenceFile(Record):
     file_id: str
     name: str
@@ -114,6 +124,9 @@ class EvidenceFile(Record):
     etag: str | None = None
     checked_at: datetime | None = None
     reject_reason: str | None = None
+    # The S3 object version that was checked: the evidence. Downloads and exports read this one only.
+    version_id: str | None = None
+    tamper_attempts: dict[str, TamperAttempt] = Field(default_factory=dict)  # by version id
 
 
 class SubmissionStatus(str, Enum):
@@ -176,6 +189,22 @@ class Tombstone(Record):
     files: list[dict[str, Any]]
 
 
+class AuditEvent(Record):
+    """Something that happened, written to the agency's audit inbox in the same transaction as
+    the change it records. The sequencer later gives it its place (seq) and hash in the chain."""
+
+    event_id: str  # unique and time-sortable: the inbox key, kept on the chained entry
+    agency_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    outcome: str = "success"
+    details: dict[str, Any] = Field(default_factory=dict)
+    source: str = ""
+    usage_delta: int = 0  # stored bytes this change adds (or removes); applied when chained
+
+
 class AuditEntry(Record):
     agency_id: str
     seq: int
@@ -186,6 +215,7 @@ class AuditEntry(Record):
     outcome: str = "success"
     details: dict[str, Any] = Field(default_factory=dict)
     source: str = ""  # client address and agent, or the schedule/event that acted
+    event_id: str = ""  # the inbox event it was chained from; empty on entries chained before the inbox
     prev_hash: str
     hash: str
 

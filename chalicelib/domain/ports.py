@@ -8,26 +8,46 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from .access_requests import AccessRequest, RequestStatus
-from .models import Agency, ApiKey, AuditEntry, CitizenLink, EvidenceFile, Hold, Page, Submission, Tombstone
+from .licensing import AgencyLicense, ProgramSettings
+from .models import (
+    Agency,
+    ApiKey,
+    AuditEntry,
+    AuditEvent,
+    CitizenLink,
+    EvidenceFile,
+    Hold,
+    Page,
+    Submission,
+    TamperAttempt,
+    Tombstone,
+)
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+# Every write that changes evidence, custody or the program takes the AuditEvent that records it
+# and commits both together (see domain/audit.py): a crash leaves both or neither.
+
 class AgencyRepository(Protocol):
-    def create_agency(self, agency: Agency) -> None: ...
+    def create_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None: ...
     def get_agency(self, agency_id: str) -> Agency | None: ...
-    def save_agency(self, agency: Agency) -> None: ...
-    def add_usage(self, agency_id: str, delta_bytes: int) -> None:
-        """Atomically add (or with a negative delta, remove) stored bytes."""
-    def create_key(self, key: ApiKey) -> None: ...
+    def save_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None: ...
+    def create_key(self, key: ApiKey, *, event: AuditEvent | None = None) -> None: ...
     def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
 
 
+class AgencyDirectory(Protocol):
+    """The part of AgencyRepository the licensing service needs (the replay has only this)."""
+
+    def get_agency(self, agency_id: str) -> Agency | None: ...
+    def save_agency(self, agency: Agency) -> None: ...
+
 class LinkRepository(Protocol):
-    def create_link(self, link: CitizenLink, token_hash: str) -> None: ...
-    def save_deliveries(self, link: CitizenLink) -> None: ...
+    def create_link(self, link: CitizenLink, token_hash: str, *, event: AuditEvent | None = None) -> None: ...
+    def save_deliveries(self, link: CitizenLink, *, event: AuditEvent | None = None) -> None: ...
     def link_by_token_hash(self, token_hash: str) -> CitizenLink | None: ...
     def get_link(self, agency_id: str, link_id: str) -> CitizenLink | None: ...
 
@@ -38,17 +58,23 @@ class SubmissionRepository(Protocol):
         """Create it; Conflict if it already exists."""
     def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
         """Append files if the stored version still equals submission.version; Conflict otherwise."""
-    def save(self, submission: Submission, fields: set[str]) -> Submission:
+    def save(self, submission: Submission, fields: set[str], *, event: AuditEvent | None = None) -> Submission:
         """Write these top-level fields if the stored version still equals submission.version
         (Conflict otherwise); the indexes that derive from them follow. Returns it, version + 1."""
     def pending_reviews(self) -> Iterator[tuple[str, str]]:
         """(agency id, submission id) of every submission waiting for review."""
     def due_on(self, day: date) -> Iterator[tuple[str, str]]:
         """(agency id, submission id) of submissions whose retention ends that day, not on hold."""
-    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone) -> None:
-        """Remove the submission and leave its tombstone, in one step."""
-    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile) -> bool:
+    def delete_with_tombstone(self, submission: Submission, tombstone: Tombstone, *,
+                              event: AuditEvent | None = None) -> None:
+        """Remove the submission and leave its tombstone, in one step; Conflict if it changed
+        since it was read (its version) or is already gone."""
+    def record_check(self, agency_id: str, submission_id: str, file: EvidenceFile, *,
+                     event: AuditEvent | None = None) -> bool:
         """Store a file's verification result once; False if it was already recorded."""
+    def record_tamper(self, agency_id: str, submission_id: str, file_id: str, attempt: TamperAttempt, *,
+                      event: AuditEvent | None = None) -> bool:
+        """Note another version written over a recorded file, once per version; False if noted."""
     def list_submissions(
         self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None
     ) -> Page: ...
@@ -65,22 +91,48 @@ class AccessRequestRepository(Protocol):
 
 
 class RetentionRepository(Protocol):
-    def place_hold(self, hold: Hold) -> None: ...
-    def release_hold(self, agency_id: str, case_ref: str) -> bool: ...
+    def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
+        """False (and nothing written) if the case is already on hold."""
+    def release_hold(self, agency_id: str, case_ref: str, *, event: AuditEvent | None = None) -> bool: ...
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None: ...
     def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None: ...
     def last_swept_day(self) -> date | None: ...
     def set_last_swept_day(self, day: date) -> None: ...
 
 
+
+class LicenseRepository(Protocol):
+    def get(self, agency_id: str) -> AgencyLicense | None: ...
+    def create(self, lic: AgencyLicense) -> None:
+        """Store a new licence; Conflict if the agency already has one."""
+    def save(self, lic: AgencyLicense) -> AgencyLicense:
+        """Write it if the stored version still equals lic.version (Conflict otherwise) and return
+        the stored copy with version + 1. The end-date index follows `licensing.end_index_key(lic)`."""
+    def ending_between(self, start: date, end: date) -> Iterator[str]:
+        """Ids of agencies whose effective program end is in [start, end], at most
+        licensing.MAX_ENDING_RANGE_DAYS days: agencies indexed under each day in the range, plus
+        those indexed under licensing.GLOBAL_END when the global end date falls in the range."""
+    def get_settings(self) -> ProgramSettings:
+        """The stored settings, or the defaults (version 0) if none were ever saved."""
+    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
+        """Write them if the stored version still equals settings.version (Conflict otherwise)."""
+
 class AuditLog(Protocol):
+    def record(self, event: AuditEvent) -> None:
+        """Write an event to the inbox on its own: for actions that change nothing else (a read,
+        a notice sent). Changes pass their event to the repository write instead."""
     def append(
         self, agency_id: str, *, at: datetime, actor: str, action: str, target: str,
         outcome: str = "success", details: dict[str, Any] | None = None, source: str | None = None,
-    ) -> AuditEntry:
-        """Append an entry; source defaults to where the current request or event came from."""
+    ) -> AuditEvent:
+        """Build an event (source defaults to where the current request came from) and record it."""
     def entries(self, agency_id: str, after_seq: int = 0) -> Iterator[AuditEntry]:
-        """The chain in sequence order, from after_seq on."""
+        """The chained log in sequence order, from after_seq on."""
+    def waiting(self, agency_id: str) -> int:
+        """How many events are recorded but not chained yet."""
+    def chain_waiting(self, agency_id: str) -> int:
+        """The sequencer's step: chain one batch of waiting events (and apply their usage deltas)
+        in one transaction; returns how many it chained (0: none waiting, or another run won)."""
 
 
 class PresignedPost(BaseModel):
@@ -97,15 +149,18 @@ class ObjectInfo(BaseModel):
     size: int
     etag: str
     content_type: str | None = None
+    version_id: str | None = None
 
 
 class BlobStore(Protocol):
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
                        now: datetime) -> PresignedPost: ...
-    def presign_download(self, key: str, *, filename: str, expires_in: timedelta) -> str: ...
-    def head(self, key: str) -> ObjectInfo | None: ...
-    def read_head(self, key: str, length: int) -> bytes: ...
-    def iter_chunks(self, key: str) -> Iterator[bytes]: ...
+    # version_id pins one version of the key (the one verified at ingest); None means the latest.
+    def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
+                         version_id: str | None = None) -> str: ...
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo | None: ...
+    def read_head(self, key: str, length: int, version_id: str | None = None) -> bytes: ...
+    def iter_chunks(self, key: str, version_id: str | None = None) -> Iterator[bytes]: ...
     def delete_all_versions(self, key: str) -> int:
         """Delete every version and delete marker of the key; returns how many were removed."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import Enum
 
 from .models import RetentionPolicy, ReviewState, Submission, SubmissionStatus
 
@@ -27,7 +28,7 @@ def days_for(category_name: str, policy: RetentionPolicy) -> int | None:
 
 def retain_until(submission: Submission, policy: RetentionPolicy) -> datetime | None:
     """When the submission may be deleted; None while it is still open, or kept indefinitely.
-    A legal hold does not change the date: it stops the deletion (see is_deletable)."""
+    A legal hold does not change the date: it stops the deletion (see verdict)."""
     if submission.status is not SubmissionStatus.SUBMITTED or submission.submitted_at is None:
         return None
     days = days_for(category(submission, policy), policy)
@@ -45,12 +46,24 @@ def schedule(submission: Submission, policy: RetentionPolicy, now: datetime) -> 
 SCHEDULE_FIELDS = {"retain_until", "sweep_day"}
 
 
-def is_deletable(submission: Submission, *, case_on_hold: bool, now: datetime) -> tuple[bool, str]:
-    """(may the sweep delete it now, why not)."""
+class Verdict(str, Enum):
+    """What the sweep may do with a submission it found on the due index."""
+
+    DELETE = "delete"
+    NOT_DUE = "not_due"  # the date moved (a policy change, a decision) since it was indexed
+    SUBMISSION_HELD = "submission_held"
+    CASE_HELD = "case_held"
+
+    @property
+    def is_hold(self) -> bool:
+        return self in (Verdict.SUBMISSION_HELD, Verdict.CASE_HELD)
+
+
+def verdict(submission: Submission, *, case_on_hold: bool, now: datetime) -> Verdict:
     if submission.legal_hold:
-        return False, "legal hold on the submission"
+        return Verdict.SUBMISSION_HELD
     if case_on_hold:
-        return False, f"legal hold on case {submission.case_ref}"
+        return Verdict.CASE_HELD
     if submission.retain_until is None or submission.retain_until > now:
-        return False, "not due"
-    return True, ""
+        return Verdict.NOT_DUE
+    return Verdict.DELETE

@@ -6,7 +6,7 @@ from ..domain.commands import UpdateAgencySettings
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.licensing import LicenseKind
 from ..domain.models import OPERATOR_AGENCY, Agency, ApiKey, Principal, Role
-from . import licensing
+from . import custody, licensing
 from .access import Capability, allow
 from .deps import Deps
 
@@ -16,11 +16,10 @@ def create_agency(name: str, country: str, *, license: LicenseKind = LicenseKind
     """An agency with its licence (an operator's act; the licence decides what it may do)."""
     now = deps.clock.now()
     agency = Agency(agency_id=ids.new_id(now), name=name, country=country.upper(), created_at=now)
-    deps.agencies.create_agency(agency)
-    deps.audit.append(agency.agency_id, at=now, actor="operator", action="agency.created",
-                      target=f"agency:{agency.agency_id}", details={"name": name})
-    licensing.set_license(agency.agency_id, license, citizen_addon, country=agency.country,
-                          licenses=deps.licenses, clock=deps.clock, audit=deps.audit)
+    deps.agencies.create_agency(agency, event=custody.event(
+        agency.agency_id, deps=deps, actor="operator", action="agency.created", target=f"agency:{agency.agency_id}",
+        details={"name": name}))
+    licensing.set_license(agency.agency_id, license, citizen_addon, country=agency.country, deps=deps)
     return agency
 
 
@@ -36,9 +35,9 @@ def issue_key(agency_id: str, role: Role, label: str, *, email: str | None = Non
     secret = ids.new_api_key()
     key = ApiKey(key_id=ids.new_id(now), key_hash=ids.digest(secret), agency_id=agency_id,
                  role=role, label=label, created_at=now, email=email)
-    deps.agencies.create_key(key)
-    deps.audit.append(agency_id, at=now, actor="operator", action="api_key.issued",
-                      target=f"key:{key.key_id}", details={"role": role.value, "label": label})
+    deps.agencies.create_key(key, event=custody.event(
+        agency_id, deps=deps, actor="operator", action="api_key.issued", target=f"key:{key.key_id}",
+        details={"role": role.value, "label": label}))
     return key, secret
 
 
@@ -57,8 +56,7 @@ def update_settings(principal: Principal, cmd: UpdateAgencySettings, *, deps: De
     agency = allow(principal, Capability.CONFIGURE, deps=deps)
     changes = cmd.model_dump(exclude_none=True)
     updated = agency.model_copy(update=changes)
-    deps.agencies.save_agency(updated)
-    deps.audit.append(agency.agency_id, at=deps.clock.now(), actor=principal.actor,
-                      action="agency.settings_changed", target=f"agency:{agency.agency_id}",
-                      details=changes)
+    deps.agencies.save_agency(updated, event=custody.event(
+        agency.agency_id, deps=deps, actor=principal.actor, action="agency.settings_changed",
+        target=f"agency:{agency.agency_id}", details=changes))
     return updated

@@ -7,6 +7,7 @@ from ..domain import ids, links, messages
 from ..domain.commands import CreateCitizenLink
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.models import Agency, CitizenLink, Delivery, Principal
+from . import custody
 from .access import Capability, allow
 from .deps import Deps
 
@@ -29,13 +30,15 @@ def send_citizen_link(
         email_masked=links.mask_email(cmd.email) if cmd.email else None,
     )
     url = f"{page_base.rstrip('/')}/c/{token}"
-    deps.links.create_link(link, ids.digest(token))  # before sending: never text a dead link
+    created = custody.event(agency.agency_id, deps=deps, actor=principal.actor, action="citizen_link.created",
+                            target=f"link:{link.link_id}",
+                            details={"case_ref": link.case_ref, "expires_at": link.expires_at.isoformat()})
+    deps.links.create_link(link, ids.digest(token), event=created)  # before sending: never text a dead link
     link.deliveries = _deliver(agency, link, cmd, url, deps)
-    deps.links.save_deliveries(link)
-    deps.audit.append(agency.agency_id, at=now, actor=principal.actor, action="citizen_link.created",
-                      target=f"link:{link.link_id}",
-                      details={"case_ref": link.case_ref,
-                               "deliveries": [d.model_dump() for d in link.deliveries]})
+    delivered = custody.event(agency.agency_id, deps=deps, actor=principal.actor, action="citizen_link.delivered",
+                              target=f"link:{link.link_id}",
+                              details={"deliveries": [d.model_dump() for d in link.deliveries]})
+    deps.links.save_deliveries(link, event=delivered)
     return link, url
 
 

@@ -9,7 +9,7 @@ from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidIn
 from ..domain.licensing import Entitlements
 from ..domain.models import CitizenLink, EvidenceFile, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
-from . import access
+from . import access, custody
 from .deps import Deps
 
 
@@ -129,14 +129,15 @@ def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
     if agency:
         done.review = review.on_arrival(agency, now)
         done = retention.schedule(done, agency.retention, now)
+    event = custody.event(link.agency_id, deps=deps, actor="citizen", action="submission.completed",
+                          target=f"submission:{submission.submission_id}",
+                          details={"files": len(submission.files), "case_ref": submission.case_ref,
+                                   "review": done.review.state.value})
     try:
-        saved = deps.submissions.save(done, {"status", "submitted_at", "review", *retention.SCHEDULE_FIELDS})
+        saved = deps.submissions.save(done, {"status", "submitted_at", "review", *retention.SCHEDULE_FIELDS},
+                                      event=event)
     except Conflict:  # a parallel complete won, or files were declared meanwhile: look again
         raise Conflict("The submission changed meanwhile; try again.", code="concurrent_change") from None
-    deps.audit.append(link.agency_id, at=now, actor="citizen", action="submission.completed",
-                      target=f"submission:{submission.submission_id}",
-                      details={"files": len(submission.files), "case_ref": submission.case_ref,
-                               "review": saved.review.state.value})
     _tell_officer(link, saved, deps)
     return saved
 

@@ -33,8 +33,9 @@ from ..domain.exports import (
     StartExport,
     TargetRefused,
 )
-from ..domain.models import EvidenceFile, Page, Principal, Submission
+from ..domain.models import AuditEvent, EvidenceFile, Page, Principal, Submission
 from ..domain.ports import AuditLog, Clock, SubmissionRepository
+from . import custody
 
 log = logging.getLogger(__name__)
 PAGE = 25  # submissions per listing page
@@ -94,9 +95,9 @@ def start_export(principal: Principal, cmd: StartExport, *, deps: ExportDeps) ->
     now = deps.clock.now()
     job = ExportJob(export_id=ids.new_id(now), agency_id=principal.agency_id, requested_by=principal.actor,
                     created_at=now, updated_at=now, filter=cmd.export_filter(), target=cmd.target)
-    deps.exports.create_job(job)
-    deps.audit.append(job.agency_id, at=now, actor=principal.actor, action="export.started",
-                      target=f"export:{job.export_id}", details=_describe(job))
+    deps.exports.create_job(job, event=custody.event(job.agency_id, deps=deps, actor=principal.actor,
+                                                     action="export.started", target=f"export:{job.export_id}",
+                                                     details=_describe(job)))
     deps.queue.enqueue(job.agency_id, job.export_id)
     return job
 
@@ -121,10 +122,11 @@ def retry_export(principal: Principal, export_id: str, *, deps: ExportDeps) -> E
     if not rules.can_retry(job, now):
         raise Conflict(f"This export is {job.status.value}; only a failed export can be retried.",
                        code="export_not_retryable")
+    event = custody.event(job.agency_id, deps=deps, actor=principal.actor, action="export.retried",
+                          target=f"export:{export_id}", details={"items_done": job.items_done})
     resumed = deps.exports.save_job(job.model_copy(update={
-        "status": ExportStatus.RUNNING, "error": None, "error_code": None, "updated_at": now}), expected=job.status)
-    deps.audit.append(job.agency_id, at=now, actor=principal.actor, action="export.retried",
-                      target=f"export:{export_id}", details={"items_done": job.items_done})
+        "status": ExportStatus.RUNNING, "error": None, "error_code": None, "updated_at": now}), expected=job.status,
+        event=event)
     deps.queue.enqueue(job.agency_id, export_id)
     return resumed
 
@@ -187,11 +189,10 @@ class _Chunk:
             self._write_manifest()
 
     def fail(self, refused: TargetRefused) -> None:
-        self._save(status=ExportStatus.FAILED, error=refused.message, error_code=refused.reason)
-        self.deps.audit.append(self.job.agency_id, at=self.deps.clock.now(), actor="system:export",
-                               action="export.failed", target=f"export:{self.job.export_id}", outcome="failed",
-                               details={"bucket": refused.bucket, "reason": refused.reason,
-                                        "items_done": self.job.items_done})
+        event = self._event("export.failed", f"export:{self.job.export_id}", outcome="failed",
+                            details={"bucket": refused.bucket, "reason": refused.reason,
+                                     "items_done": self.job.items_done})
+        self._save(status=ExportStatus.FAILED, error=refused.message, error_code=refused.reason, event=event)
 
     def _count_page(self) -> None:
         page = self._listing()
@@ -208,7 +209,7 @@ class _Chunk:
             self._save(cursor=ExportCursor(page=nxt), phase=ExportPhase.COPYING if nxt else ExportPhase.MANIFEST)
             return
         submission, file = todo[0]
-        row = self._export(submission, file)
+        row, event = self._export(submission, file)
         counts = {**self.job.counts, row.integrity.value: self.job.counts.get(row.integrity.value, 0) + 1}
         items_done = self.job.items_done + 1
         progress = self.job.model_copy(update={
@@ -219,10 +220,12 @@ class _Chunk:
         # Row first, then progress. A run killed in between redoes just this item: the copy and the
         # row overwrite themselves. A run that lost the job may rewrite this one row, identically.
         self.deps.exports.put_row(row)
-        self.job = self.deps.exports.save_job(progress, expected=ExportStatus.RUNNING)
+        self.job = self.deps.exports.save_job(progress, expected=ExportStatus.RUNNING, event=event)
 
-    def _export(self, submission: Submission, file: EvidenceFile) -> ManifestRow:
-        digest = self.deps.storage.digest(file.key) if file.sha256 else None
+    def _export(self, submission: Submission, file: EvidenceFile) -> tuple[ManifestRow, AuditEvent | None]:
+        """Hash (and copy) one file; its row, and the event to record with the progress if it failed
+        its check (recorded with the progress, so a rerun of this item never records it twice)."""
+        digest = self.deps.storage.digest(file.key, file.version_id) if file.sha256 else None
         target = self.job.target if isinstance(self.job.target, BucketTarget) else None
         key = rules.target_key(target, submission, file) if target else None
         if digest and target and key:
@@ -230,13 +233,12 @@ class _Chunk:
                                    tags=self._tags())
         row = manifest.make_row(self.job, submission, file, digest=digest, key=key,
                              custody=manifest.custody_of(self._custody_index(), submission.submission_id, file.file_id))
-        if row.integrity in (Integrity.MISMATCH, Integrity.MISSING):
-            self.deps.audit.append(
-                self.job.agency_id, at=self.deps.clock.now(), actor="system:export", action="export.integrity_check",
-                target=f"file:{file.file_id}", outcome="integrity_failed",
-                details={"export_id": self.job.export_id, "submission_id": submission.submission_id,
-                         "integrity": row.integrity.value, "recorded": file.sha256, "found": row.sha256_on_export})
-        return row
+        if row.integrity not in (Integrity.MISMATCH, Integrity.MISSING):
+            return row, None
+        return row, self._event(
+            "export.integrity_check", f"file:{file.file_id}", outcome="integrity_failed",
+            details={"export_id": self.job.export_id, "submission_id": submission.submission_id,
+                     "integrity": row.integrity.value, "recorded": file.sha256, "found": row.sha256_on_export})
 
     def _write_manifest(self) -> None:
         rows = self.deps.exports.rows(self.job.export_id)
@@ -248,10 +250,10 @@ class _Chunk:
                               bucket=bucket, tags=tags)
         self.deps.storage.put(csv_key, manifest.manifest_csv(rows), content_type="text/csv; charset=utf-8",
                               bucket=bucket, tags=tags)
-        self._save(status=ExportStatus.DONE, phase=ExportPhase.FINISHED, finished_at=now, items_total=len(rows))
-        self.deps.audit.append(self.job.agency_id, at=now, actor="system:export", action="export.completed",
-                               target=f"export:{self.job.export_id}",
-                               details={**manifest.manifest_counts(rows), "manifest": json_key})
+        event = self._event("export.completed", f"export:{self.job.export_id}",
+                            details={**manifest.manifest_counts(rows), "manifest": json_key})
+        self._save(status=ExportStatus.DONE, phase=ExportPhase.FINISHED, finished_at=now, items_total=len(rows),
+                   event=event)
 
     def _listing(self) -> Page:
         at = self.job.cursor.page
@@ -269,9 +271,13 @@ class _Chunk:
     def _tags(self) -> dict[str, str]:
         return {rules.TAG_KEY: self.job.agency_id}
 
-    def _save(self, **changes: Any) -> None:
+    def _save(self, event: AuditEvent | None = None, **changes: Any) -> None:
         update = self.job.model_copy(update={**changes, "updated_at": self.deps.clock.now()})
-        self.job = self.deps.exports.save_job(update, expected=ExportStatus.RUNNING)
+        self.job = self.deps.exports.save_job(update, expected=ExportStatus.RUNNING, event=event)
+
+    def _event(self, action: str, target: str, *, outcome: str = "success", details: dict[str, Any]) -> AuditEvent:
+        return custody.event(self.job.agency_id, deps=self.deps, actor="system:export", action=action,
+                             target=target, outcome=outcome, details=details)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -290,10 +296,11 @@ def _downloads(job: ExportJob, cursor: str | None, limit: int, deps: ExportDeps)
     page, more = rows[:limit], len(rows) > limit
     _, json_key, csv_key = rules.manifest_keys(job)
 
-    def sign(key: str, name: str) -> str:
-        return deps.storage.presign(key, filename=name, expires_in=rules.DOWNLOAD_TTL)
+    def sign(key: str, name: str, version_id: str | None = None) -> str:
+        return deps.storage.presign(key, filename=name, expires_in=rules.DOWNLOAD_TTL, version_id=version_id)
 
-    files = [FileDownload(submission_id=r.submission_id, file_id=r.file_id, name=r.name, url=sign(r.source_key, r.name))
+    files = [FileDownload(submission_id=r.submission_id, file_id=r.file_id, name=r.name,
+                          url=sign(r.source_key, r.name, r.source_version))
              for r in page if r.exported]
     return Downloads(manifest_json=sign(json_key, "manifest.json"), manifest_csv=sign(csv_key, "manifest.csv"),
                      files=files, expires_in=int(rules.DOWNLOAD_TTL.total_seconds()),

@@ -1,33 +1,36 @@
 """Retention policies, legal holds, and the sweep that deletes what is due.
 
 The sweep finds due submissions through the due-date index (one query per day since the last
-sweep, never a table scan). Each deletion runs in steps that are each safe to repeat: delete the
-files' object versions, then swap the submission for its tombstone, then audit. Killed anywhere,
-the next run finds the submission still indexed and finishes it."""
+sweep, never a table scan). A deletion is two steps, each safe to repeat: delete the files' object
+versions, then swap the submission for its tombstone together with its audit event (and the bytes
+it frees) in one transaction. Killed anywhere, the next run finds the submission still indexed and
+finishes it; once the swap is done it is gone from the index and audited."""
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain import retention
 from ..domain.commands import PlaceHold, SetRetentionPolicy
-from ..domain.errors import NotFound
-from ..domain.models import Hold, Principal, RetentionPolicy, Submission, Tombstone
-from . import submissions
+from ..domain.errors import Conflict, NotFound
+from ..domain.models import AuditEvent, Hold, Principal, RetentionPolicy, Submission, Tombstone
+from . import custody, submissions
 from .access import Capability, allow
 from .deps import Deps
 
+log = logging.getLogger(__name__)
 MAX_CATCH_UP_DAYS = 400  # a sweep that never ran starts this far back
 
 
 def set_policy(principal: Principal, cmd: SetRetentionPolicy, *, deps: Deps) -> RetentionPolicy:
     agency = allow(principal, Capability.CONFIGURE, deps=deps)
     policy = RetentionPolicy(**cmd.model_dump())
-    deps.agencies.save_agency(agency.model_copy(update={"retention": policy}))
-    moved = _reschedule(principal.agency_id, None, policy, deps)
-    deps.audit.append(principal.agency_id, at=deps.clock.now(), actor=principal.actor,
-                      action="retention.policy_changed", target=f"agency:{principal.agency_id}",
-                      details={"policy": policy.model_dump(), "rescheduled": moved})
+    deps.agencies.save_agency(agency.model_copy(update={"retention": policy}), event=custody.event(
+        principal.agency_id, deps=deps, actor=principal.actor, action="retention.policy_changed",
+        target=f"agency:{principal.agency_id}", details={"policy": policy.model_dump()}))
+    _reschedule(principal.agency_id, None, policy, deps)  # rerun after a crash: finishes what is left
     return policy
 
 
@@ -48,41 +51,44 @@ def _reschedule(agency_id: str, case_ref: str | None, policy: RetentionPolicy, d
 
 def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps) -> Hold:
     submissions.check_case_ref(case_ref)
-    allow(principal, Capability.CONFIGURE, deps=deps)
+    allow(principal, Capability.LEGAL_HOLD, deps=deps)
     hold = Hold(agency_id=principal.agency_id, case_ref=case_ref, reason=cmd.reason, placed_by=principal.actor,
                 placed_at=deps.clock.now())
-    deps.retention.place_hold(hold)
-    _audit_hold(principal, f"case:{case_ref}", "legal_hold.placed", {"reason": cmd.reason}, deps)
+    event = _hold_event(principal, f"case:{case_ref}", "legal_hold.placed", {"reason": cmd.reason}, deps)
+    if not deps.retention.place_hold(hold, event=event):  # already held: PUT again changes nothing
+        return deps.retention.case_hold(principal.agency_id, case_ref) or hold
     return hold
 
 
 def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
     submissions.check_case_ref(case_ref)
-    agency = allow(principal, Capability.CONFIGURE, deps=deps)
-    if not deps.retention.release_hold(principal.agency_id, case_ref):
+    agency = allow(principal, Capability.LEGAL_HOLD, deps=deps)
+    if deps.retention.case_hold(principal.agency_id, case_ref) is None:
         raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
-    # What fell due during the hold was skipped by the sweep: file it under today again.
-    moved = _reschedule(principal.agency_id, case_ref, agency.retention, deps)
-    _audit_hold(principal, f"case:{case_ref}", "legal_hold.released", {"rescheduled": moved}, deps)
+    # What fell due during the hold was skipped by the sweep: file it under today again. First,
+    # while the hold still stops the sweep, so a crash before the release leaves nothing half done.
+    _reschedule(principal.agency_id, case_ref, agency.retention, deps)
+    event = _hold_event(principal, f"case:{case_ref}", "legal_hold.released", {}, deps)
+    if not deps.retention.release_hold(principal.agency_id, case_ref, event=event):
+        raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
 
 
 def hold_submission(principal: Principal, submission_id: str, hold: bool, reason: str | None, *,
                     deps: Deps) -> Submission:
-    agency = allow(principal, Capability.CONFIGURE, deps=deps)
+    agency = allow(principal, Capability.LEGAL_HOLD, deps=deps)
     submission = submissions.find(principal.agency_id, submission_id, deps=deps)
     if submission.legal_hold == hold:
         return submission
     changed = retention.schedule(submission.model_copy(update={"legal_hold": hold}), agency.retention,
                                  deps.clock.now())
-    saved = deps.submissions.save(changed, {"legal_hold", *retention.SCHEDULE_FIELDS})
     action = "legal_hold.placed" if hold else "legal_hold.released"
-    _audit_hold(principal, f"submission:{submission_id}", action, {"reason": reason}, deps)
-    return saved
+    event = _hold_event(principal, f"submission:{submission_id}", action, {"reason": reason}, deps)
+    return deps.submissions.save(changed, {"legal_hold", *retention.SCHEDULE_FIELDS}, event=event)
 
 
-def _audit_hold(principal: Principal, target: str, action: str, details: dict[str, Any], deps: Deps) -> None:
-    deps.audit.append(principal.agency_id, at=deps.clock.now(), actor=principal.actor, action=action,
-                      target=target, details=details)
+def _hold_event(principal: Principal, target: str, action: str, details: dict[str, Any], deps: Deps) -> AuditEvent:
+    return custody.event(principal.agency_id, deps=deps, actor=principal.actor, action=action, target=target,
+                         details=details)
 
 
 def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
@@ -112,18 +118,30 @@ def _sweep_one(agency_id: str, submission_id: str, now: datetime, policies: dict
     if submission is None:  # deleted between the index read and now
         return "gone"
     case_hold = deps.retention.case_hold(agency_id, submission.case_ref) is not None
-    deletable, why = retention.is_deletable(submission, case_on_hold=case_hold, now=now)
-    if not deletable:
-        if why != "not due":
-            deps.audit.append(agency_id, at=now, actor="system:retention", action="evidence.deletion_refused",
-                              target=f"submission:{submission_id}", outcome="refused", details={"reason": why})
-            return "held"
+    verdict = retention.verdict(submission, case_on_hold=case_hold, now=now)
+    if verdict.is_hold:
+        _refuse(submission, verdict, deps)
+        return "held"
+    if verdict is retention.Verdict.NOT_DUE:
         return "not_due"
     if agency_id not in policies:
         agency = deps.agencies.get_agency(agency_id)
         policies[agency_id] = agency.retention if agency else RetentionPolicy()
-    _delete(submission, policies[agency_id], now, deps)
+    try:
+        _delete(submission, policies[agency_id], now, deps)
+    except Conflict:  # changed since it was read (a hold, a decision): that change re-filed it
+        return "changed"
     return "deleted"
+
+
+def _refuse(submission: Submission, verdict: retention.Verdict, deps: Deps) -> None:
+    """A hold stops the deletion: the refusal is audited once, and the submission leaves the due
+    index in the same write (releasing the hold files it under that day again)."""
+    event = custody.event(submission.agency_id, deps=deps, actor="system:retention",
+                          action="evidence.deletion_refused", target=f"submission:{submission.submission_id}",
+                          outcome="refused", details={"reason": verdict.value, "case_ref": submission.case_ref})
+    with contextlib.suppress(Conflict):  # changed meanwhile: that change re-filed it for the next sweep
+        deps.submissions.save(submission.model_copy(update={"sweep_day": None}), {"sweep_day"}, event=event)
 
 
 def _delete(submission: Submission, policy: RetentionPolicy, now: datetime, deps: Deps) -> None:
@@ -134,9 +152,11 @@ def _delete(submission: Submission, policy: RetentionPolicy, now: datetime, deps
     tombstone = Tombstone(agency_id=submission.agency_id, submission_id=submission.submission_id,
                           case_ref=submission.case_ref, deleted_at=now, retain_until=submission.retain_until or now,
                           rule=rule, days=retention.days_for(rule, policy) or 0, files=files)
-    deps.submissions.delete_with_tombstone(submission, tombstone)
-    deps.agencies.add_usage(submission.agency_id, -sum(f.size for f in submission.files.values() if f.sha256))
-    deps.audit.append(submission.agency_id, at=now, actor="system:retention", action="evidence.deleted",
-                      target=f"submission:{submission.submission_id}",
-                      details={"rule": rule, "object_versions": removed, "files": files})
+    freed = sum(f.size for f in submission.files.values() if f.sha256)
+    freed += sum(a.size for f in submission.files.values() for a in f.tamper_attempts.values())
+    event = custody.event(submission.agency_id, deps=deps, actor="system:retention", action="evidence.deleted",
+                          target=f"submission:{submission.submission_id}",
+                          details={"rule": rule, "files": files}, usage_delta=-freed)
+    deps.submissions.delete_with_tombstone(submission, tombstone, event=event)
+    log.info("deleted %s: %d object versions", submission.submission_id, removed)
 

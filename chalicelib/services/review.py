@@ -7,7 +7,7 @@ from ..domain import retention, review
 from ..domain.commands import ReviewSubmission
 from ..domain.errors import DeliveryFailed
 from ..domain.models import Principal, ReviewState, Submission
-from . import submissions
+from . import custody, submissions
 from .access import Capability, allow
 from .deps import Deps
 
@@ -24,12 +24,11 @@ def review_submission(principal: Principal, submission_id: str, cmd: ReviewSubmi
     previous = submission.review.state
     # Declined items follow their own retention period: the due date moves with the decision.
     updated = retention.schedule(submission.model_copy(update={"review": new_review}), agency.retention, now)
-    saved = deps.submissions.save(updated, {"review", *retention.SCHEDULE_FIELDS})
-    deps.audit.append(principal.agency_id, at=now, actor=principal.actor, action="submission.reviewed",
-                      target=f"submission:{submission_id}",
-                      details={"from": previous.value, "to": decision.value, "reason": cmd.reason,
-                               "retain_until": saved.retain_until.isoformat() if saved.retain_until else None})
-    return saved
+    event = custody.event(principal.agency_id, deps=deps, actor=principal.actor, action="submission.reviewed",
+                          target=f"submission:{submission_id}",
+                          details={"from": previous.value, "to": decision.value, "reason": cmd.reason,
+                                   "retain_until": updated.retain_until.isoformat() if updated.retain_until else None})
+    return deps.submissions.save(updated, {"review", *retention.SCHEDULE_FIELDS}, event=event)
 
 
 def send_digests(*, deps: Deps) -> dict[str, int]:

@@ -38,7 +38,8 @@ def view_submission(principal: Principal, submission_id: str, *, deps: Deps) -> 
     allow(principal, Capability.DOWNLOAD, deps=deps)
     submission = find(principal.agency_id, submission_id, deps=deps)
     urls = {
-        f.file_id: deps.blobs.presign_download(f.key, filename=f.name, expires_in=links.DOWNLOAD_URL_TTL)
+        f.file_id: deps.blobs.presign_download(f.key, filename=f.name, expires_in=links.DOWNLOAD_URL_TTL,
+                                               version_id=f.version_id)
         for f in submission.files.values() if f.sha256
     }
     deps.audit.append(principal.agency_id, at=deps.clock.now(), actor=principal.actor,

@@ -53,7 +53,7 @@ def implementations(name, in_memory, on_dynamodb, table_var="TABLE_NAME"):
         if request.param == "memory":
             return in_memory()
         request.getfixturevalue("stack")
-        return on_dynamodb(boto3.client("dynamodb"), os.environ[table_var])
+        return on_dynamodb(boto3.client("dynamodb"), os.environ[table_var], os.environ["AUDIT_INBOX_TABLE_NAME"])
     return fixture
 
 
@@ -61,7 +61,6 @@ agencies_repo = implementations("agencies_repo", MemoryAgencies, DynamoAgencies)
 links_repo = implementations("links_repo", MemoryLinks, DynamoLinks)
 submissions_repo = implementations("submissions_repo", MemorySubmissions, DynamoSubmissions)
 retention_repo = implementations("retention_repo", MemoryRetention, DynamoRetention)
-audit_log = implementations("audit_log", MemoryAuditLog, DynamoAuditLog, "AUDIT_TABLE_NAME")
 requests_repo = implementations("requests_repo", MemoryAccessRequests, DynamoAccessRequests)
 
 
@@ -188,7 +187,8 @@ def test_deleting_leaves_a_tombstone_and_nothing_else(submissions_repo):
                           files=[{"file_id": "f", "sha256": "ab" * 32}])
     submissions_repo.delete_with_tombstone(submission, tombstone)
     assert submissions_repo.get_submission(submission.agency_id, submission.submission_id) is None
-    submissions_repo.delete_with_tombstone(submission, tombstone)  # repeating is harmless
+    with pytest.raises(Conflict):  # once only: the tombstone and its audit event are never written twice
+        submissions_repo.delete_with_tombstone(submission, tombstone)
 
 
 def test_a_file_check_is_recorded_once(submissions_repo):
@@ -226,32 +226,110 @@ def test_listing_is_newest_first_paginated_filtered_by_case_and_per_agency(submi
         submissions_repo.list_submissions(agency_id, case_ref=None, limit=2, cursor="garbage!")
 
 
-def test_the_audit_log_chains_entries_per_agency(audit_log):
-    agency_id = new_id()
+def dynamo_audit_log(client=None) -> DynamoAuditLog:
+    return DynamoAuditLog(client or boto3.client("dynamodb"), os.environ["AUDIT_TABLE_NAME"],
+                          os.environ["AUDIT_INBOX_TABLE_NAME"], os.environ["TABLE_NAME"])
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def audit_log(request):
+    if request.param == "memory":
+        return MemoryAuditLog(chain_on_record=False)
+    request.getfixturevalue("stack")
+    return dynamo_audit_log()
+
+
+def chain_all(log) -> int:
+    total = 0
+    while done := log.chain_waiting(AGENCY_UNDER_TEST[0]):
+        total += done
+    return total
+
+
+AGENCY_UNDER_TEST: list[str] = [""]
+
+
+def test_recorded_events_wait_in_the_inbox_until_the_sequencer_chains_them_in_order(audit_log):
+    agency_id = AGENCY_UNDER_TEST[0] = new_id()
     for n in range(3):
         audit_log.append(agency_id, at=START, actor="key:k", action=f"thing.{n}", target="x", details={"n": n})
+    assert audit_log.waiting(agency_id) == 3 and list(audit_log.entries(agency_id)) == []
+    assert chain_all(audit_log) == 3
     entries = list(audit_log.entries(agency_id))
     assert [e.seq for e in entries] == [1, 2, 3] and audit.verify_chain(entries) == []
-    assert entries[2].details == {"n": 2}
+    assert [e.action for e in entries] == ["thing.0", "thing.1", "thing.2"] and entries[2].details == {"n": 2}
+    assert audit_log.waiting(agency_id) == 0 and audit_log.chain_waiting(agency_id) == 0
     assert list(audit_log.entries(new_id())) == []
 
 
-def test_concurrent_audit_appends_never_fork_the_chain(stack):
-    log = DynamoAuditLog(boto3.client("dynamodb"), os.environ["AUDIT_TABLE_NAME"])
+def test_more_events_than_one_batch_chain_across_batches_onto_the_same_chain(audit_log):
+    agency_id = AGENCY_UNDER_TEST[0] = new_id()
+    for n in range(audit.CHAIN_BATCH + 7):
+        audit_log.append(agency_id, at=START, actor="key:k", action="x", target=str(n))
+    assert audit_log.chain_waiting(agency_id) == audit.CHAIN_BATCH
+    audit_log.append(agency_id, at=START, actor="key:k", action="late", target="y")
+    assert chain_all(audit_log) == 8
+    entries = list(audit_log.entries(agency_id))
+    assert len(entries) == audit.CHAIN_BATCH + 8 and audit.verify_chain(entries) == []
+
+
+def test_concurrent_writers_never_contend_and_racing_sequencers_chain_each_event_once(stack):
     agency_id = new_id()
 
     def write(worker: int) -> None:
-        own = DynamoAuditLog(boto3.session.Session().client("dynamodb"), os.environ["AUDIT_TABLE_NAME"])
-        for n in range(5):
+        own = dynamo_audit_log(boto3.session.Session().client("dynamodb"))
+        for n in range(10):
             own.append(agency_id, at=START, actor=f"w{worker}", action="x", target=str(n))
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    def sequence() -> None:
+        own = dynamo_audit_log(boto3.session.Session().client("dynamodb"))
+        for _ in range(30):
+            own.chain_waiting(agency_id)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(6)]
+    threads += [threading.Thread(target=sequence) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    log = dynamo_audit_log()
+    while log.chain_waiting(agency_id):
+        pass
     entries = list(log.entries(agency_id))
-    assert len(entries) == 20 and audit.verify_chain(entries) == []
+    assert len(entries) == 60 and audit.verify_chain(entries) == []
+    assert len({e.event_id for e in entries}) == 60 and log.waiting(agency_id) == 0
+
+
+def test_chaining_applies_the_usage_the_events_carry_to_the_agency(stack):
+    repo = DynamoAgencies(boto3.client("dynamodb"), os.environ["TABLE_NAME"], os.environ["AUDIT_INBOX_TABLE_NAME"])
+    agency = Agency(agency_id=new_id(), name="Usage PD", created_at=START)
+    repo.create_agency(agency)
+    log = dynamo_audit_log()
+    for delta in (100, 250, -50):
+        log.record(audit.new_event(agency.agency_id, at=START, actor="system", action="x", target="t",
+                                   usage_delta=delta))
+    assert repo.get_agency(agency.agency_id).used_bytes == 0  # not yet: usage moves when chained
+    log.chain_waiting(agency.agency_id)
+    assert repo.get_agency(agency.agency_id).used_bytes == 300
+    repo.save_agency(repo.get_agency(agency.agency_id).model_copy(update={"used_bytes": 0, "name": "Renamed"}))
+    assert repo.get_agency(agency.agency_id).used_bytes == 300  # a settings save never moves usage
+
+
+def test_a_write_and_its_event_commit_together_or_not_at_all(stack):
+    inbox = os.environ["AUDIT_INBOX_TABLE_NAME"]
+    repo = DynamoSubmissions(boto3.client("dynamodb"), os.environ["TABLE_NAME"], inbox)
+    log = dynamo_audit_log()
+    submission = a_submission(new_id())
+    file = a_file(submission)
+    repo.open_submission(submission.model_copy(update={"files": {file.file_id: file}}))
+    checked = file.model_copy(update={"status": FileStatus.VERIFIED, "sha256": "ab" * 32})
+    first = audit.new_event(submission.agency_id, at=START, actor="system:ingest", action="evidence.recorded",
+                            target=f"file:{file.file_id}")
+    again = audit.new_event(submission.agency_id, at=START, actor="system:ingest", action="evidence.recorded",
+                            target=f"file:{file.file_id}")
+    assert repo.record_check(submission.agency_id, submission.submission_id, checked, event=first)
+    assert not repo.record_check(submission.agency_id, submission.submission_id, checked, event=again)
+    assert log.waiting(submission.agency_id) == 1  # the refused write left no event behind
 
 
 def an_access_request(organisation: str) -> AccessRequest:

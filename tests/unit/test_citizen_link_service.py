@@ -64,9 +64,12 @@ def test_a_failed_text_still_creates_the_link_and_reports_the_failure(officer, a
     assert citizen_uploads.open_link(token, deps=deps)["max_files"] == 50
 
 
-def test_creating_a_link_is_audited(officer, deps):
+def test_creating_a_link_and_delivering_it_are_each_audited_with_the_link(officer, deps):
     link, _ = send(officer, deps)
-    assert deps.audit.actions(officer.agency_id)[-1] == "citizen_link.created"
+    entries = list(deps.audit.entries(officer.agency_id))[-2:]
+    assert [(e.action, e.target) for e in entries] == [("citizen_link.created", f"link:{link.link_id}"),
+                                                       ("citizen_link.delivered", f"link:{link.link_id}")]
+    assert entries[1].details["deliveries"][0]["channel"] == "sms"
 
 
 def test_the_page_works_until_the_expiry_instant_and_not_at_it(officer, deps, clock):

@@ -24,7 +24,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def xd(deps) -> ExportDeps:
-    return ExportDeps(clock=deps.clock, exports=MemoryExports(), submissions=deps.submissions, audit=deps.audit,
+    return ExportDeps(clock=deps.clock, exports=MemoryExports(deps.audit), submissions=deps.submissions, audit=deps.audit,
                       storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence")
 
 
@@ -137,10 +137,10 @@ def test_a_killed_chunk_redoes_only_the_item_in_flight(officer, xd):
     xd.queue.take()
     real_save = xd.exports.save_job
 
-    def killed_after_the_second_row(progress, *, expected):
+    def killed_after_the_second_row(progress, *, expected, event=None):
         if progress.items_done == 2:
             raise TimeoutError("Lambda killed mid-chunk")
-        return real_save(progress, expected=expected)
+        return real_save(progress, expected=expected, event=event)
 
     xd.exports.save_job = killed_after_the_second_row
     with pytest.raises(TimeoutError):

@@ -240,16 +240,16 @@ def test_the_sweep_reads_only_the_days_since_its_last_run(officer, admin, deps, 
 def test_the_audit_log_is_searchable_by_target_actor_and_time(officer, deps, clock):
     done = sent_submission(officer, deps)
     submissions.view_submission(officer, done.submission_id, deps=deps)
-    by_target, _ = custody.search(officer, AuditFilter(target=f"submission:{done.submission_id}"), after_seq=0,
+    by_target, _, _ = custody.search(officer, AuditFilter(target=f"submission:{done.submission_id}"), after_seq=0,
                                   limit=50, deps=deps)
     assert [e.action for e in by_target] == ["submission.completed", "submission.viewed"]
-    later, _ = custody.search(officer, AuditFilter(since=clock.now() + timedelta(seconds=1)), after_seq=0,
+    later, _, _ = custody.search(officer, AuditFilter(since=clock.now() + timedelta(seconds=1)), after_seq=0,
                               limit=50, deps=deps)
     assert later == []
-    first, after = custody.search(officer, AuditFilter(), after_seq=0, limit=2, deps=deps)
-    rest, end = custody.search(officer, AuditFilter(), after_seq=after, limit=500, deps=deps)
+    first, after, _ = custody.search(officer, AuditFilter(), after_seq=0, limit=2, deps=deps)
+    rest, end, _ = custody.search(officer, AuditFilter(), after_seq=after, limit=500, deps=deps)
     assert [e.seq for e in first + rest] == list(range(1, len(first + rest) + 1)) and end is None
-    assert custody.verify(officer.agency_id, deps=deps)[1] == []
+    assert custody.verify(officer.agency_id, deps=deps)["problems"] == []
 
 
 def test_a_limited_agency_reads_downloads_and_exports_but_does_nothing_else(officer, deps, agency, clock):
