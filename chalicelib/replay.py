@@ -3,7 +3,9 @@
 A synthetic population (one agency per case the rules distinguish) lives in the in-memory licence
 repository. Each day the operator changes planned for that day are applied, then the real daily
 scheduler runs, then each agency's entitlements are read. The output is, per agency, the date
-ranges of each capability and the warnings and end switches with their dates."""
+ranges of each capability and the warnings and end switches with their dates. Each agency's days
+are its own (its country's time zone); the replay looks at 09:00 UTC, the same day in the US and
+Germany."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +17,7 @@ from typing import Any
 from .adapters.memory_audit import MemoryAuditLog
 from .adapters.memory_licenses import MemoryLicenses
 from .domain.licensing import Entitlements, LicenseKind
-from .domain.models import AccessMode
+from .domain.models import AccessMode, Agency
 from .services import licensing
 
 Range = tuple[date, date]
@@ -46,33 +48,52 @@ class _DayClock:
         return self.at
 
 
+class _Agencies:
+    def __init__(self) -> None:
+        self.agencies: dict[str, Agency] = {}
+
+    def get_agency(self, agency_id: str) -> Agency | None:
+        return self.agencies.get(agency_id)
+
+    def save_agency(self, agency: Agency) -> None:
+        self.agencies[agency.agency_id] = agency
+
+
+class _Outbox:
+    def send_email(self, to: str, subject: str, text: str) -> str:
+        return "not sent: a replay"
+
+
 class _World:
+    """The licensing service's dependencies (services.deps.LicensingDeps), in memory."""
+
     def __init__(self) -> None:
         self.licenses = MemoryLicenses()
         self.clock = _DayClock()
         self.audit = MemoryAuditLog()
-
-    def deps(self) -> dict[str, Any]:
-        return {"licenses": self.licenses, "clock": self.clock, "audit": self.audit}
+        self.agencies = _Agencies()
+        self.email = _Outbox()
 
 
 def _setup(world: _World) -> None:
     for agency_id, (kind, addon, country, approved) in POPULATION.items():
-        licensing.set_license(agency_id, kind, addon, country=country, **world.deps())
+        world.agencies.save_agency(Agency(agency_id=agency_id, name=agency_id, country=country, created_at=OPENING,
+                                          contact_email=f"desk@{agency_id}.example"))
+        licensing.set_license(agency_id, kind, addon, country=country, deps=world)
         if approved:
-            licensing.enroll(agency_id, approved, **world.deps())
+            licensing.enroll(agency_id, approved, deps=world)
 
 
 # (day, what the operator does, the change) applied before that day's scheduler run
 EVENTS: list[tuple[date, str, Callable[[_World], object]]] = [
     (date(2020, 3, 28), "enroll first-time-de (approved 2020-03-28)",
-     lambda w: licensing.enroll("first-time-de", datetime(2020, 3, 28, 15, tzinfo=timezone.utc), **w.deps())),
+     lambda w: licensing.enroll("first-time-de", datetime(2020, 3, 28, 15, tzinfo=timezone.utc), deps=w)),
     (date(2020, 12, 10), "extend the program for everyone to 2021-01-31",
-     lambda w: licensing.extend_program(date(2021, 1, 31), **w.deps())),
+     lambda w: licensing.extend_program(date(2021, 1, 31), deps=w)),
     (date(2021, 1, 15), "extend the program for first-time-extended-us to 2021-03-31",
-     lambda w: licensing.extend_program(date(2021, 3, 31), "first-time-extended-us", **w.deps())),
+     lambda w: licensing.extend_program(date(2021, 3, 31), "first-time-extended-us", deps=w)),
     (date(2021, 1, 20), "lite-continues-us buys the Citizen add-on",
-     lambda w: licensing.set_license("lite-continues-us", LicenseKind.EVIDENCE_LITE, True, **w.deps())),
+     lambda w: licensing.set_license("lite-continues-us", LicenseKind.EVIDENCE_LITE, True, deps=w)),
 ]
 
 
@@ -109,9 +130,9 @@ def replay(start: date = START, end: date = END) -> dict[str, Any]:
             change(world)
             result["events"].append((planned, label))
         world.clock.at = datetime.combine(day, time(9), tzinfo=timezone.utc)
-        _record_run(result["agencies"], day, licensing.run_daily(day, notify=lambda *_: None, **world.deps()))
+        _record_run(result["agencies"], day, licensing.run_daily(deps=world))
         for agency_id, row in result["agencies"].items():
-            ent = licensing.current(agency_id, day, licenses=world.licenses)
+            ent = licensing.current(agency_id, deps=world)
             for capability, held in _holds(ent).items():
                 if held:
                     _extend(row[capability], day)

@@ -99,8 +99,23 @@ class ExtendProgram(Command):
 
 
 class SetQuota(Command):
+    """The program storage quota of one agency, or of every agency of a restricted kind."""
+
     quota_bytes: int = Field(gt=0)
     agency_id: str | None = Field(default=None, max_length=40)
+    kind: Literal["none", "evidence_lite"] | None = None  # for everyone of this kind (default: none)
+
+    @model_validator(mode="after")
+    def one_agency_or_one_kind(self) -> "SetQuota":
+        if self.agency_id is not None and self.kind is not None:
+            raise ValueError("give agency_id (one agency) or kind (every agency of that kind), not both")
+        return self
+
+
+class SetTimeZone(Command):
+    """An agency's IANA time zone (e.g. "America/Chicago"); null goes back to its country's."""
+
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None
 
 
 class SetCountryDate(Command):

@@ -2,16 +2,16 @@
 day, on what terms, and in which access mode.
 
 `entitlements(lic, settings, today)` is the single source of truth: the API, the access check, the
-daily scheduler and the replay all ask it. Pure: no I/O and no clock (`today` is a parameter).
-The notices (end warnings) and the checks of operator changes live in `program.py`."""
+daily scheduler and the replay all ask it. Pure: no I/O and no clock (`today` is a parameter: the
+calendar day where the agency is, see time_zones.py). The notices (end warnings) and the checks of
+operator changes live in `program.py`; the repository's interface in `ports.py`."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from enum import Enum
-from typing import Protocol
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .models import AccessMode
 
@@ -21,8 +21,7 @@ COMMUNITIES = "citizen_communities"
 FEATURES = (OFFICERS, COMMUNITIES)
 CONTRACT = "contract"
 GLOBAL_END = "global"  # index key of agencies that follow the global end date
-MAX_ENDING_RANGE_DAYS = 62  # ending_between() answers at most this many days (one query per day)
-ALWAYS_PERMITTED = frozenset({"read", "download", "export"})
+MAX_ENDING_RANGE_DAYS = 64  # ending_between() answers at most this many days (one query per day)
 
 
 class LicenseKind(str, Enum):
@@ -44,10 +43,17 @@ _LABELS = {
 }
 FEATURE_LABELS = {OFFICERS: "Citizen for Officers", COMMUNITIES: "Citizen for Communities"}
 BASIC_OR_PRO = frozenset({LicenseKind.EVIDENCE_BASIC, LicenseKind.EVIDENCE_PRO})
+# The restricted program accounts: their Citizen evidence comes through the program, under a
+# storage quota, and they go to limited mode when it ends.
+PROGRAM_ACCOUNTS = frozenset({LicenseKind.NONE, LicenseKind.EVIDENCE_LITE})
 
 
 def _launch_countries() -> dict[str, date]:
     return {"US": date(2020, 3, 26), "CA": date(2020, 3, 26)}
+
+
+def _program_quotas() -> dict[LicenseKind, int]:
+    return {LicenseKind.NONE: 10 * GIB, LicenseKind.EVIDENCE_LITE: 10 * GIB}
 
 
 class ProgramSettings(BaseModel):
@@ -60,8 +66,18 @@ class ProgramSettings(BaseModel):
     communities_from: date = date(2020, 3, 30)  # Citizen for Communities for Basic and Pro
     country_from: dict[str, date] = Field(default_factory=_launch_countries)
     other_countries_from: date = date(2020, 4, 2)
-    first_time_quota_bytes: int = 10 * GIB
+    # What a restricted program account may store, per licence kind (PROGRAM_ACCOUNTS only).
+    program_quota_bytes: dict[LicenseKind, int] = Field(default_factory=_program_quotas)
     version: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_quota_for_all(cls, data: Any) -> Any:
+        """Settings saved before quotas were per kind had one first-time quota: it applied to both."""
+        if isinstance(data, dict) and "first_time_quota_bytes" in data and "program_quota_bytes" not in data:
+            old = int(data["first_time_quota_bytes"])
+            return {**data, "program_quota_bytes": {kind.value: old for kind in PROGRAM_ACCOUNTS}}
+        return data
 
     def available_from(self, country: str) -> date:
         """The first day the program is open in this country (never before the program starts)."""
@@ -79,7 +95,7 @@ class AgencyLicense(BaseModel):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     enrolled_at: datetime | None = None  # when an operator approved the agency's request
     program_end_override: date | None = None  # replaces the global end date for this agency
-    quota_bytes: int | None = None  # replaces the first-time quota for this agency
+    quota_bytes: int | None = None  # replaces its kind's program quota for this agency
     warnings_sent: list[int] = Field(default_factory=list)  # days-before already warned, for notices_for
     ended: bool = False  # the end switch has been applied, for notices_for
     notices_for: date | None = None  # the end date warnings_sent and ended refer to
@@ -98,37 +114,29 @@ class Entitlements(BaseModel):
     citizen_communities: bool
     access_mode: AccessMode
     citizen_only: bool  # the first-time program account: Citizen evidence only
-    storage_quota_bytes: int | None
+    storage_quota_bytes: int | None  # what a restricted program account may store; None: no quota
     program_end: date | None
     free_until: date | None
     billing: dict[str, str]  # held feature -> "contract" or "program (free until <date>)"
     reasons: dict[str, str]  # missing feature -> why, in one sentence
-
-
-class LicenseRepository(Protocol):
-    def get(self, agency_id: str) -> AgencyLicense | None: ...
-    def create(self, lic: AgencyLicense) -> None:
-        """Store a new licence; Conflict if the agency already has one."""
-    def save(self, lic: AgencyLicense) -> AgencyLicense:
-        """Write it if the stored version still equals lic.version (Conflict otherwise) and return
-        the stored copy with version + 1. The end-date index follows `end_index_key(lic)`."""
-    def ending_between(self, start: date, end: date) -> Iterator[str]:
-        """Ids of agencies whose effective program end is in [start, end], at most
-        MAX_ENDING_RANGE_DAYS days: agencies indexed under each day in the range, plus those
-        indexed under GLOBAL_END when the global end date falls in the range."""
-    def get_settings(self) -> ProgramSettings:
-        """The stored settings, or the defaults (version 0) if none were ever saved."""
-    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
-        """Write them if the stored version still equals settings.version (Conflict otherwise)."""
+    time_zone: str | None = None  # where `on` is the calendar day (set by the service that asks)
 
 
 def paid_features(lic: AgencyLicense) -> frozenset[str]:
-    """What the agency's own contract gives it, whatever the program does."""
+    """What the agency's own contract gives it, whatever the program does. Evidence Basic's
+    Citizen for Officers is not among them: it is free, and ends with the program (see
+    `_included_until_end`)."""
     if lic.citizen_addon or lic.kind is LicenseKind.OSP7_PLUS:
         return frozenset(FEATURES)
-    if lic.kind in BASIC_OR_PRO:
+    if lic.kind is LicenseKind.EVIDENCE_PRO:
         return frozenset({OFFICERS})
     return frozenset()
+
+
+def _included_until_end(lic: AgencyLicense, feature: str) -> bool:
+    """Basic already had Citizen for Officers when the program began: no opening date to wait for,
+    but it is free access like the rest of the program and stops at the agency's program end."""
+    return lic.kind is LicenseKind.EVIDENCE_BASIC and feature == OFFICERS
 
 
 def in_program(lic: AgencyLicense) -> bool:
@@ -181,10 +189,22 @@ def _program_grant(lic: AgencyLicense, settings: ProgramSettings, today: date, f
         return False, _not_enrolled(lic, feature)
     if today > end:
         return False, f"the emergency program ended on {end}"
-    opens_on, waiting_for = max(_opening_conditions(lic, settings), key=lambda condition: condition[0])
-    if today < opens_on:
-        return False, waiting_for
+    if not _included_until_end(lic, feature):
+        opens_on, waiting_for = max(_opening_conditions(lic, settings), key=lambda condition: condition[0])
+        if today < opens_on:
+            return False, waiting_for
     return True, f"program (free until {end})"
+
+
+def storage_quota(lic: AgencyLicense, settings: ProgramSettings) -> int | None:
+    """What a restricted program account may store (its own quota, or its kind's); None for an
+    agency with a licence of its own, the add-on, or a Lite agency that never joined."""
+    if lic.citizen_addon or lic.kind not in PROGRAM_ACCOUNTS:
+        return None
+    if lic.kind is LicenseKind.EVIDENCE_LITE and lic.enrolled_at is None:
+        return None  # Lite's own licence has no quota here; only what comes through the program
+    configured = settings.program_quota_bytes.get(lic.kind)
+    return lic.quota_bytes or configured
 
 
 def entitlements(lic: AgencyLicense, settings: ProgramSettings, today: date) -> Entitlements:
@@ -198,28 +218,15 @@ def entitlements(lic: AgencyLicense, settings: ProgramSettings, today: date) -> 
         granted, note = _program_grant(lic, settings, today, feature)
         (billing if granted else reasons)[feature] = note
     end = program_end(lic, settings)
-    limited = lic.enrolled_at is not None and end is not None and today > end and not billing
+    limited = (lic.kind in PROGRAM_ACCOUNTS and lic.enrolled_at is not None and end is not None
+               and today > end and not billing)
     citizen_only = lic.kind is LicenseKind.NONE and not lic.citizen_addon
     return Entitlements(
         agency_id=lic.agency_id, on=today, kind=lic.kind, citizen_addon=lic.citizen_addon,
         enrolled=lic.enrolled_at is not None, citizen_officers=OFFICERS in billing,
         citizen_communities=COMMUNITIES in billing, access_mode=AccessMode.LIMITED if limited else AccessMode.FULL,
-        citizen_only=citizen_only,
-        storage_quota_bytes=(lic.quota_bytes or settings.first_time_quota_bytes) if citizen_only else None,
+        citizen_only=citizen_only, storage_quota_bytes=storage_quota(lic, settings),
         program_end=end, free_until=end if any(v != CONTRACT for v in billing.values()) else None,
         billing=billing, reasons=reasons,
     )
 
-
-def permits(ent: Entitlements, action: str) -> bool:
-    """Whether these entitlements allow an action (names as in services.access.Capability, plus
-    "community_portals"). Reading, downloading and exporting the agency's own data: always."""
-    if action in ALWAYS_PERMITTED:
-        return True
-    if ent.access_mode is AccessMode.LIMITED:
-        return False
-    if action == "send_citizen_links":
-        return ent.citizen_officers
-    if action == "community_portals":
-        return ent.citizen_communities
-    return True

@@ -9,6 +9,7 @@ from .errors import InvalidInput
 from .licensing import (
     FEATURE_LABELS,
     FEATURES,
+    PROGRAM_ACCOUNTS,
     AgencyLicense,
     Entitlements,
     LicenseKind,
@@ -62,6 +63,9 @@ def _afterwards(after: Entitlements) -> str:
         return ("your agency can still read, download and export all of its data, which stays under "
                 "your retention policy; to keep collecting evidence, move to a licence that includes Citizen.")
     kept = _features(after)
+    if not kept:
+        return ("your agency keeps its evidence licence and full access to its data, which stays under your "
+                "retention policy; to keep collecting evidence from the public, add Citizen to your licence.")
     return f"you keep {_names(kept)} under your contract; your data stays under your retention policy."
 
 
@@ -94,6 +98,14 @@ def parse_kind(value: str | LicenseKind) -> LicenseKind:
     except ValueError:
         known = ", ".join(k.value for k in LicenseKind)
         raise InvalidInput(f"Unknown licence {value!r}; use one of {known}.", code="unknown_license") from None
+
+
+def parse_quota_kind(value: str | LicenseKind) -> LicenseKind:
+    kind = parse_kind(value)
+    if kind not in PROGRAM_ACCOUNTS:
+        raise InvalidInput(f"{kind.label} has no program storage quota; only first-time and Lite accounts do.",
+                           code="quota_not_applicable")
+    return kind
 
 
 def parse_country(value: str, *, allow_others: bool = False) -> str:

@@ -1,6 +1,8 @@
 """What a caller may do right now, decided by the agency's entitlements (domain/licensing.py).
-Reading, downloading and exporting its own data are never refused: an agency in limited mode
-(the program ended and nothing else is licensed) keeps them."""
+Reading, downloading and exporting its own data are never refused, and neither is preserving it
+(placing or releasing a legal hold): an agency in limited mode (the program ended and nothing else
+is licensed) keeps them. Everything else waits for a full access mode and, where it needs one, the
+Citizen feature."""
 from __future__ import annotations
 
 from enum import Enum
@@ -16,13 +18,14 @@ class Capability(str, Enum):
     READ = "read"
     DOWNLOAD = "download"
     EXPORT = "export"
+    LEGAL_HOLD = "legal_hold"  # place or release a legal hold: preserving evidence
     SEND_LINKS = "send_citizen_links"
     REVIEW = "review"
-    CONFIGURE = "configure"
+    CONFIGURE = "configure"  # settings and the retention policy
 
 
-ALWAYS = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT}
-ADMIN_ONLY = {Capability.CONFIGURE}
+NEVER_REFUSED_BY_LICENCE = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT, Capability.LEGAL_HOLD}
+ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD}
 NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS}
 
 
@@ -36,7 +39,8 @@ def agency_of(principal: Principal, *, deps: Deps) -> Agency:
 
 
 def entitlements_of(agency_id: str, *, deps: Deps) -> Entitlements:
-    return licensing.current(agency_id, deps.clock.now().date(), licenses=deps.licenses)
+    """The agency's entitlements on its own calendar day (its time zone)."""
+    return licensing.current(agency_id, deps=deps)
 
 
 def allow(principal: Principal, capability: Capability, *, deps: Deps) -> Agency:
@@ -44,16 +48,16 @@ def allow(principal: Principal, capability: Capability, *, deps: Deps) -> Agency
     agency = agency_of(principal, deps=deps)
     if capability in ADMIN_ONLY and principal.role is not Role.AGENCY_ADMIN:
         raise Forbidden("Only an agency admin may do this.", code="admin_only")
-    if capability in ALWAYS:
+    if capability in NEVER_REFUSED_BY_LICENCE:
         return agency
-    ensure_feature(entitlements_of(agency.agency_id, deps=deps), capability)
+    ensure_feature(licensing.for_agency(agency, agency.agency_id, deps=deps), capability)
     return agency
 
 
 def ensure_feature(ent: Entitlements, capability: Capability) -> None:
     if ent.access_mode is AccessMode.LIMITED:
         raise Forbidden(
-            "Your agency's access is limited to reading, downloading and exporting its data"
+            "Your agency's access is limited to reading, downloading, exporting and preserving its data"
             f"{': ' + ent.reasons[OFFICERS] if OFFICERS in ent.reasons else ''}.",
             code="limited_mode", details={"missing": capability.value})
     feature = NEEDS_FEATURE.get(capability)

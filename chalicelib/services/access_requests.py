@@ -4,12 +4,14 @@ from __future__ import annotations
 from ..domain import ids, program
 from ..domain.access_requests import (
     AccessRequest,
+    ApproveAccessRequest,
     DenyAccessRequest,
+    LicenseDecision,
     RequestStatus,
     SubmitAccessRequest,
     fingerprint,
 )
-from ..domain.errors import DeliveryFailed, Forbidden, InvalidInput, NotFound
+from ..domain.errors import Conflict, DeliveryFailed, Forbidden, InvalidInput, NotFound
 from ..domain.licensing import AgencyLicense, LicenseKind
 from ..domain.models import OPERATOR_AGENCY, Page, Principal, Role
 from . import agencies, licensing
@@ -49,33 +51,77 @@ def _pending(request_id: str, deps: Deps) -> AccessRequest:
     return request
 
 
-def approve(principal: Principal, request_id: str, *, deps: Deps) -> tuple[AccessRequest, str]:
-    """Create the agency with its enrollment and an admin key, emailed to the contact.
-    Returns the decided request and the key (shown once, to the operator as well)."""
+def approve(principal: Principal, request_id: str, cmd: ApproveAccessRequest | None = None, *,
+            deps: Deps) -> tuple[AccessRequest, str | None]:
+    """Enrol the agency: an existing one (named by the operator, else by the form) as it is, or a
+    new one with the licence the operator confirmed (default: the first-time program licence) and
+    an admin key emailed to the contact. Returns the decided request and the new key (shown once,
+    to the operator as well), or None for an existing agency, whose keys keep working."""
     require_operator(principal)
+    cmd = cmd or ApproveAccessRequest()
     request = _pending(request_id, deps)
+    existing = cmd.agency_id if "agency_id" in cmd.model_fields_set else request.existing_agency_id
+    if existing:
+        return _enrol_existing(principal, request, existing, deps), None
+    return _create_enrolled(principal, request, cmd.license, deps)
+
+
+def _enrol_existing(principal: Principal, request: AccessRequest, agency_id: str, deps: Deps) -> AccessRequest:
     now = deps.clock.now()
+    licensing.require_agency(agency_id, deps)
+    lic = licensing.check_can_enroll(agency_id, now, deps=deps)  # refused before anything is written
+    if lic.enrolled_at is not None:
+        raise Conflict(f"Agency {agency_id} is already enrolled.", code="already_enrolled")
+    decided = _decide(principal, request, agency_id, lic.kind, LicenseDecision.ON_RECORD, deps)
+    licensing.enroll(agency_id, now, deps=deps, actor=principal.actor)
+    _tell(request.contact_email, "Your access request was approved",
+          f"{request.organisation} is now enrolled in the emergency program on its existing account; "
+          "its keys keep working.", deps)
+    return decided
+
+
+def _create_enrolled(principal: Principal, request: AccessRequest, confirmed: str | None,
+                     deps: Deps) -> tuple[AccessRequest, str]:
+    now = deps.clock.now()
+    granted = LicenseKind(confirmed or LicenseKind.NONE.value)
+    decision = (LicenseDecision.PROGRAM_DEFAULT if confirmed is None else
+                LicenseDecision.CONFIRMED if confirmed == request.current_license else LicenseDecision.CORRECTED)
     # Refuse before anything is written: the program must still be open to join.
-    program.check_enrollment(AgencyLicense(agency_id="new", kind=LicenseKind(request.current_license),
-                                           country=request.country), deps.licenses.get_settings(), now)
-    decided = request.model_copy(update={"status": RequestStatus.APPROVED, "decided_at": now,
-                                         "decided_by": principal.actor})
-    deps.access_requests.decide(decided)  # first: a second approval fails here, before creating anything
-    agency = agencies.create_agency(request.organisation, request.country,
-                                    license=LicenseKind(request.current_license), deps=deps)
+    program.check_enrollment(AgencyLicense(agency_id="new", kind=granted, country=request.country),
+                             deps.licenses.get_settings(), now)
+    decided = _decide(principal, request, None, granted, decision, deps)  # a second approval fails here
+    agency = agencies.create_agency(request.organisation, request.country, license=granted, deps=deps)
     agency = agency.model_copy(update={"contact_email": request.contact_email})
     deps.agencies.save_agency(agency)
-    licensing.enroll(agency.agency_id, now, licenses=deps.licenses, clock=deps.clock, audit=deps.audit,
-                     actor=principal.actor)
+    licensing.enroll(agency.agency_id, now, deps=deps, actor=principal.actor)
     _, secret = agencies.issue_key(agency.agency_id, Role.AGENCY_ADMIN, f"admin for {request.contact_name}",
                                    email=request.contact_email, deps=deps)
-    deps.access_requests.attach_agency(request_id, agency.agency_id)
-    decided = decided.model_copy(update={"agency_id": agency.agency_id})
+    deps.access_requests.attach_agency(request.request_id, agency.agency_id)
     _tell(request.contact_email, "Your access request was approved",
           f"{request.organisation} now has access. Your administrator API key (keep it secret): {secret}", deps)
-    deps.audit.append(OPERATOR_AGENCY, at=now, actor=principal.actor, action="access_request.approved",
-                      target=f"access_request:{request_id}", details={"agency_id": agency.agency_id})
-    return decided, secret
+    _audit_approval(principal, decided, agency.agency_id, deps)
+    return decided.model_copy(update={"agency_id": agency.agency_id}), secret
+
+
+def _decide(principal: Principal, request: AccessRequest, agency_id: str | None, granted: LicenseKind,
+            decision: LicenseDecision, deps: Deps) -> AccessRequest:
+    """Store the approval (first: Conflict if it was decided meanwhile), recording which licence
+    was granted and whether the operator confirmed or corrected the form's claim."""
+    decided = request.model_copy(update={
+        "status": RequestStatus.APPROVED, "decided_at": deps.clock.now(), "decided_by": principal.actor,
+        "agency_id": agency_id, "granted_license": granted.value, "license_decision": decision})
+    deps.access_requests.decide(decided)
+    if agency_id is not None:
+        _audit_approval(principal, decided, agency_id, deps)
+    return decided
+
+
+def _audit_approval(principal: Principal, decided: AccessRequest, agency_id: str, deps: Deps) -> None:
+    deps.audit.append(OPERATOR_AGENCY, at=deps.clock.now(), actor=principal.actor, action="access_request.approved",
+                      target=f"access_request:{decided.request_id}",
+                      details={"agency_id": agency_id, "existing_agency": decided.agency_id is not None,
+                               **decided.model_dump(mode="json", include={"current_license", "granted_license",
+                                                                          "license_decision"})})
 
 
 def deny(principal: Principal, request_id: str, cmd: DenyAccessRequest, *, deps: Deps) -> AccessRequest:

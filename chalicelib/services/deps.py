@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from ..domain.licensing import LicenseRepository
 from ..domain.ports import (
     AccessRequestRepository,
+    AgencyDirectory,
     AgencyRepository,
     AuditLog,
     BlobStore,
     Clock,
     EmailSender,
+    LicenseRepository,
     LinkRepository,
     RetentionRepository,
     SmsSender,
@@ -32,3 +34,18 @@ class Deps:
     sms: SmsSender
     email: EmailSender
     max_upload_bytes: int
+
+
+class LicensingDeps(Protocol):
+    """What services/licensing.py touches. Deps has all of it; the replay passes a smaller world."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def agencies(self) -> AgencyDirectory: ...
+    @property
+    def licenses(self) -> LicenseRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def email(self) -> EmailSender: ...

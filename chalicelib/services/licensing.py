@@ -1,95 +1,107 @@
 """Licences and the emergency program: the daily scheduler (end warnings and the end switch), the
 operator's changes, and what an agency is entitled to today.
 
-The scheduler finds agencies through the end-date index (`ending_between`), never a scan. For each
-warning or end switch it first saves the licence (a conditional write: of two concurrent runs only
-one wins), then notifies and audits; so a warning already recorded is never sent again."""
+"Today" is the calendar day where the agency is (its time zone, domain/time_zones.py): the program
+ends at the end of its last day there, and warnings count days there. The scheduler finds agencies
+through the end-date index (`ending_between`), never a scan. For each warning or end switch it
+first saves the licence (a conditional write: of two concurrent runs only one wins), then notifies
+and audits; so a warning already recorded is never sent again."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..domain import program
-from ..domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from ..domain import program, time_zones
+from ..domain.errors import Conflict, DeliveryFailed, DomainError, InvalidInput, NotFound
 from ..domain.licensing import (
+    PROGRAM_ACCOUNTS,
     AgencyLicense,
     Entitlements,
     LicenseKind,
-    LicenseRepository,
     ProgramSettings,
     entitlements,
     program_end,
 )
-from ..domain.ports import AuditLog, Clock
+from ..domain.models import Agency
+from .deps import LicensingDeps
 
-Notify = Callable[[str, str, str], None]  # (agency id, subject, text)
 LOOK_BACK_DAYS = 31  # an end switch missed for longer than this is not caught up
 LOOK_AHEAD_DAYS = 30  # the earliest warning
+ZONE_SLACK_DAYS = 1  # an agency's day may be a day before or after the UTC day
 SYSTEM = "system:licensing"
+OPERATOR = "operator"
 OPERATOR_LOG = "operator"  # audit partition of global changes
 
 
 # --- the daily scheduler ------------------------------------------------------------------------
 
-def run_daily(today: date, *, licenses: LicenseRepository, audit: AuditLog, notify: Notify,
-              clock: Clock | None = None) -> dict[str, Any]:
-    """Send the end warnings due today and apply the end switches due today. Safe to repeat."""
-    settings = licenses.get_settings()
-    at = clock.now() if clock else datetime.combine(today, time(0), tzinfo=timezone.utc)
+def run_daily(*, deps: LicensingDeps, now: datetime | None = None) -> dict[str, Any]:
+    """Send the end warnings due today and apply the end switches due today, each agency's today
+    in its own time zone. Safe to repeat. `now` defaults to the clock (time travel passes one)."""
+    now = now or deps.clock.now()
+    settings = deps.licenses.get_settings()
+    utc_day = now.astimezone(timezone.utc).date()
     report: dict[str, Any] = {"checked": 0, "warned": [], "ended": [], "conflicts": 0}
-    window = (today - timedelta(days=LOOK_BACK_DAYS), today + timedelta(days=LOOK_AHEAD_DAYS))
-    for agency_id in list(licenses.ending_between(*window)):
-        lic = licenses.get(agency_id)
+    window = (utc_day - timedelta(days=LOOK_BACK_DAYS + ZONE_SLACK_DAYS),
+              utc_day + timedelta(days=LOOK_AHEAD_DAYS + ZONE_SLACK_DAYS))
+    for agency_id in list(deps.licenses.ending_between(*window)):
+        lic = deps.licenses.get(agency_id)
         if lic is None:
             continue
         report["checked"] += 1
+        today = time_zones.local_day(now, time_zone(deps.agencies.get_agency(agency_id), lic))
         try:
-            _run_one(program.current_notices(lic, settings), settings, today, at, licenses, audit, notify, report)
-        except Conflict:  # changed meanwhile (an operator, another run): tomorrow's run sees it
+            _run_one(program.current_notices(lic, settings), settings, today, now, deps, report)
+        except Conflict:  # changed meanwhile (an operator, another run): the next run sees it
             report["conflicts"] += 1
     return report
 
 
-def _run_one(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime,
-             licenses: LicenseRepository, audit: AuditLog, notify: Notify, report: dict[str, Any]) -> None:
+def _run_one(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime, deps: LicensingDeps,
+             report: dict[str, Any]) -> None:
     if program.end_due(lic, settings, today):
-        _apply_end(lic, settings, today, at, licenses, audit, notify, report)
+        _apply_end(lic, settings, today, at, deps, report)
     elif due := program.warnings_due(lic, settings, today):
-        _warn(lic, settings, today, due, at, licenses, audit, notify, report)
+        _warn(lic, settings, today, due, at, deps, report)
 
 
 def _warn(lic: AgencyLicense, settings: ProgramSettings, today: date, due: list[int], at: datetime,
-          licenses: LicenseRepository, audit: AuditLog, notify: Notify, report: dict[str, Any]) -> None:
+          deps: LicensingDeps, report: dict[str, Any]) -> None:
     days = min(due)  # a missed day sends the closest warning only; the ones it replaces are marked
     sent = sorted({*lic.warnings_sent, *due}, reverse=True)
-    saved = licenses.save(lic.model_copy(update={"warnings_sent": sent}))
+    saved = deps.licenses.save(lic.model_copy(update={"warnings_sent": sent}))
     end = saved.notices_for
     assert end is not None
-    outcome = _deliver(notify, saved.agency_id, *program.warning_message(saved, settings, today))
-    audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.end_warning",
-                 target=f"agency:{saved.agency_id}", outcome=outcome,
-                 details={"days_before": days, "end": end.isoformat(), "skipped": [d for d in due if d != days]})
+    outcome = _deliver(saved.agency_id, *program.warning_message(saved, settings, today), deps=deps)
+    deps.audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.end_warning",
+                      target=f"agency:{saved.agency_id}", outcome=outcome,
+                      details={"days_before": days, "end": end.isoformat(), "local_day": today.isoformat(),
+                               "skipped": [d for d in due if d != days]})
     report["warned"].append({"agency_id": saved.agency_id, "days_before": days, "end": end})
 
 
-def _apply_end(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime,
-               licenses: LicenseRepository, audit: AuditLog, notify: Notify, report: dict[str, Any]) -> None:
-    saved = licenses.save(lic.model_copy(update={"ended": True}))
+def _apply_end(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime, deps: LicensingDeps,
+               report: dict[str, Any]) -> None:
+    saved = deps.licenses.save(lic.model_copy(update={"ended": True}))
     end = saved.notices_for
     assert end is not None
     ent = entitlements(saved, settings, today)
-    outcome = _deliver(notify, saved.agency_id, *program.ended_message(ent, end))
-    audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.ended", target=f"agency:{saved.agency_id}",
-                 outcome=outcome, details={"end": end.isoformat(), "access_mode": ent.access_mode.value,
-                                           "citizen_officers": ent.citizen_officers,
-                                           "citizen_communities": ent.citizen_communities})
+    outcome = _deliver(saved.agency_id, *program.ended_message(ent, end), deps=deps)
+    deps.audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.ended",
+                      target=f"agency:{saved.agency_id}", outcome=outcome,
+                      details={"end": end.isoformat(), "local_day": today.isoformat(),
+                               "access_mode": ent.access_mode.value, "citizen_officers": ent.citizen_officers,
+                               "citizen_communities": ent.citizen_communities})
     report["ended"].append({"agency_id": saved.agency_id, "end": end, "access_mode": ent.access_mode})
 
 
-def _deliver(notify: Notify, agency_id: str, subject: str, text: str) -> str:
+def _deliver(agency_id: str, subject: str, text: str, *, deps: LicensingDeps) -> str:
+    """Email the agency's contact; "failed" (audited by the caller) if it has none or SES refuses."""
     try:
-        notify(agency_id, subject, text)
+        agency = deps.agencies.get_agency(agency_id)
+        if agency is None or not agency.contact_email:
+            raise DeliveryFailed(f"Agency {agency_id} has no contact email.")
+        deps.email.send_email(agency.contact_email, subject, text)
     except DomainError:  # recorded as failed in the audit; the run goes on with the next agency
         return "failed"
     return "success"
@@ -97,121 +109,171 @@ def _deliver(notify: Notify, agency_id: str, subject: str, text: str) -> str:
 
 # --- what an agency has -------------------------------------------------------------------------
 
-def current(agency_id: str, today: date, *, licenses: LicenseRepository) -> Entitlements:
-    """The agency's entitlements today. An agency without a licence record is a first-time agency
-    that is not enrolled: no Citizen feature, full access to whatever data it has."""
-    lic = licenses.get(agency_id) or AgencyLicense(agency_id=agency_id, country="ZZ")
-    return entitlements(lic, licenses.get_settings(), today)
+def time_zone(agency: Agency | None, lic: AgencyLicense | None) -> str:
+    """The agency's zone: the one an operator set, else its licence's (or its own) country's."""
+    if agency is not None and agency.time_zone:
+        return agency.time_zone
+    country = lic.country if lic else (agency.country if agency else "ZZ")
+    return time_zones.default_zone(country)
+
+
+def current(agency_id: str, *, deps: LicensingDeps, now: datetime | None = None) -> Entitlements:
+    """The agency's entitlements on its own calendar day. An agency without a licence record is a
+    first-time agency that is not enrolled: no Citizen feature, full access to whatever data it has."""
+    return for_agency(deps.agencies.get_agency(agency_id), agency_id, deps=deps, now=now)
+
+
+def for_agency(agency: Agency | None, agency_id: str, *, deps: LicensingDeps,
+               now: datetime | None = None) -> Entitlements:
+    """`current` for a caller that has already loaded the agency."""
+    stored = deps.licenses.get(agency_id)
+    lic = stored or AgencyLicense(agency_id=agency_id, country=agency.country if agency else "ZZ")
+    zone = time_zone(agency, stored)
+    today = time_zones.local_day(now or deps.clock.now(), zone)
+    return entitlements(lic, deps.licenses.get_settings(), today).model_copy(update={"time_zone": zone})
 
 
 # --- operator changes ---------------------------------------------------------------------------
 
+def require_agency(agency_id: str, deps: LicensingDeps) -> Agency:
+    agency = deps.agencies.get_agency(agency_id)
+    if agency is None:
+        raise NotFound(f"No agency {agency_id[:40]}.", code="agency_not_found")
+    return agency
+
+
 def set_license(agency_id: str, kind: str | LicenseKind, citizen_addon: bool = False, *,
-                country: str | None = None, licenses: LicenseRepository, clock: Clock, audit: AuditLog,
-                actor: str = "operator") -> AgencyLicense:
+                country: str | None = None, deps: LicensingDeps, actor: str = OPERATOR) -> AgencyLicense:
     """Create or change an agency's licence (kind, add-on, and country if given)."""
     changes: dict[str, Any] = {"kind": program.parse_kind(kind), "citizen_addon": citizen_addon}
     if country is not None:
         changes["country"] = program.parse_country(country)
-    existing = licenses.get(agency_id)
+    require_agency(agency_id, deps)
+    existing = deps.licenses.get(agency_id)
     if existing is None:
         if country is None:
             raise InvalidInput("A new licence needs the agency's country.", code="country_required")
         saved = AgencyLicense(agency_id=agency_id, **changes)
-        licenses.create(saved)
+        deps.licenses.create(saved)
     else:
-        saved = licenses.save(existing.model_copy(update=changes))
-    before = existing.model_dump(mode="json", include={"kind", "citizen_addon", "country"}) if existing else None
-    _audit(audit, agency_id, clock, actor, "license.changed", f"agency:{agency_id}",
-           {"before": before, "after": saved.model_dump(mode="json", include={"kind", "citizen_addon", "country"})})
+        saved = deps.licenses.save(existing.model_copy(update=changes))
+    fields = {"kind", "citizen_addon", "country"}
+    _audit(deps, agency_id, actor, "license.changed", f"agency:{agency_id}",
+           {"before": existing.model_dump(mode="json", include=fields) if existing else None,
+            "after": saved.model_dump(mode="json", include=fields)})
     return saved
 
 
-def enroll(agency_id: str, approved_at: datetime, *, licenses: LicenseRepository, clock: Clock, audit: AuditLog,
-           actor: str = "operator") -> AgencyLicense:
-    """Record the operator's approval of an agency's request to join the program. Repeating the
-    same approval changes nothing; a different date for an enrolled agency is refused."""
-    lic = _license(agency_id, licenses)
-    if lic.enrolled_at == approved_at:
-        return lic
-    if lic.enrolled_at is not None:
+def check_can_enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDeps) -> AgencyLicense:
+    """The licence, if `enroll(agency_id, approved_at)` would succeed; the error it would raise if not."""
+    lic = license_of(agency_id, deps)
+    if lic.enrolled_at is not None and lic.enrolled_at != approved_at:
         raise Conflict(f"Agency {agency_id} was already enrolled on {lic.enrolled_at.date()}.",
                        code="already_enrolled")
-    program.check_enrollment(lic, licenses.get_settings(), approved_at)
-    saved = licenses.save(lic.model_copy(update={"enrolled_at": approved_at}))
-    _audit(audit, agency_id, clock, actor, "program.enrolled", f"agency:{agency_id}",
+    program.check_enrollment(lic, deps.licenses.get_settings(), approved_at)
+    return lic
+
+
+def enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDeps, actor: str = OPERATOR) -> AgencyLicense:
+    """Record the operator's approval of an agency's request to join the program. Repeating the
+    same approval changes nothing; a different date for an enrolled agency is refused."""
+    lic = check_can_enroll(agency_id, approved_at, deps=deps)
+    if lic.enrolled_at == approved_at:
+        return lic
+    saved = deps.licenses.save(lic.model_copy(update={"enrolled_at": approved_at}))
+    _audit(deps, agency_id, actor, "program.enrolled", f"agency:{agency_id}",
            {"approved_at": approved_at.isoformat()})
     return saved
 
 
-def extend_program(new_end: date, agency_id: str | None = None, *, licenses: LicenseRepository, clock: Clock,
-                   audit: AuditLog, actor: str = "operator") -> date:
+def extend_program(new_end: date, agency_id: str | None = None, *, deps: LicensingDeps,
+                   actor: str = OPERATOR) -> date:
     """Move the program's end date for everyone (agency_id None) or for one agency, whose own date
     then replaces the global one. Returns the new end date. Warnings start over for the new date."""
-    today = clock.now().date()
-    settings = licenses.get_settings()
+    now, settings = deps.clock.now(), deps.licenses.get_settings()
     if agency_id is None:
-        program.check_extension(new_end, settings.end, today)
-        licenses.save_settings(settings.model_copy(update={"end": new_end}))
-        _audit(audit, OPERATOR_LOG, clock, actor, "program.extended", "program",
+        program.check_extension(new_end, settings.end, now.astimezone(timezone.utc).date())
+        deps.licenses.save_settings(settings.model_copy(update={"end": new_end}))
+        _audit(deps, OPERATOR_LOG, actor, "program.extended", "program",
                {"from": settings.end.isoformat(), "to": new_end.isoformat()})
         return new_end
-    lic = _license(agency_id, licenses)
+    agency = require_agency(agency_id, deps)
+    lic = license_of(agency_id, deps)
     current_end = program_end(lic, settings)
     if current_end is None:
         raise InvalidInput(f"The emergency program does not apply to agency {agency_id}.", code="not_in_program")
-    program.check_extension(new_end, current_end, today)
-    licenses.save(lic.model_copy(update={"program_end_override": new_end, "warnings_sent": [], "ended": False,
-                                         "notices_for": new_end}))
-    _audit(audit, agency_id, clock, actor, "program.extended", f"agency:{agency_id}",
+    program.check_extension(new_end, current_end, time_zones.local_day(now, time_zone(agency, lic)))
+    deps.licenses.save(lic.model_copy(update={"program_end_override": new_end, "warnings_sent": [],
+                                              "ended": False, "notices_for": new_end}))
+    _audit(deps, agency_id, actor, "program.extended", f"agency:{agency_id}",
            {"from": current_end.isoformat(), "to": new_end.isoformat()})
     return new_end
 
 
-def set_quota(quota_bytes: int, *, agency_id: str | None = None, used_bytes: int = 0,
-              licenses: LicenseRepository, clock: Clock, audit: AuditLog, actor: str = "operator") -> int:
-    """Set the first-time storage quota for everyone (agency_id None) or one first-time agency,
-    never below what that agency already stores (`used_bytes`, measured by the caller)."""
-    program.check_quota(quota_bytes, used_bytes)
+def set_quota(quota_bytes: int, *, agency_id: str | None = None, kind: str | LicenseKind = LicenseKind.NONE,
+              deps: LicensingDeps, actor: str = OPERATOR) -> dict[str, Any]:
+    """Set the program storage quota of a restricted account kind (first-time or Lite) for
+    everyone, or of one such agency: never below what that agency already stores."""
     if agency_id is None:
-        settings = licenses.get_settings()
-        licenses.save_settings(settings.model_copy(update={"first_time_quota_bytes": quota_bytes}))
-        _audit(audit, OPERATOR_LOG, clock, actor, "program.quota_changed", "program",
-               {"from": settings.first_time_quota_bytes, "to": quota_bytes})
-        return quota_bytes
-    lic = _license(agency_id, licenses)
-    if lic.kind is not LicenseKind.NONE or lic.citizen_addon:
-        raise InvalidInput("Only a first-time agency's program account has a storage quota.",
+        return _set_kind_quota(quota_bytes, program.parse_quota_kind(kind), deps, actor)
+    used = require_agency(agency_id, deps).used_bytes
+    program.check_quota(quota_bytes, used)
+    lic = license_of(agency_id, deps)
+    if lic.kind not in PROGRAM_ACCOUNTS or lic.citizen_addon:
+        raise InvalidInput("Only a first-time or Lite agency's program account has a storage quota.",
                            code="quota_not_applicable")
-    licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}))
-    _audit(audit, agency_id, clock, actor, "program.quota_changed", f"agency:{agency_id}",
-           {"from": lic.quota_bytes, "to": quota_bytes, "used": used_bytes})
-    return quota_bytes
+    deps.licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}))
+    _audit(deps, agency_id, actor, "program.quota_changed", f"agency:{agency_id}",
+           {"from": lic.quota_bytes, "to": quota_bytes, "used": used})
+    return {"quota_bytes": quota_bytes, "agency_id": agency_id, "kind": lic.kind.value, "used_bytes": used}
 
 
-def set_country_date(country: str, available_from: date, *, licenses: LicenseRepository, clock: Clock,
-                     audit: AuditLog, actor: str = "operator") -> ProgramSettings:
+def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, actor: str) -> dict[str, Any]:
+    program.check_quota(quota_bytes, 0)
+    settings = deps.licenses.get_settings()
+    quotas = {**settings.program_quota_bytes, kind: quota_bytes}
+    deps.licenses.save_settings(settings.model_copy(update={"program_quota_bytes": quotas}))
+    _audit(deps, OPERATOR_LOG, actor, "program.quota_changed", "program",
+           {"kind": kind.value, "from": settings.program_quota_bytes.get(kind), "to": quota_bytes})
+    return {"quota_bytes": quota_bytes, "agency_id": None, "kind": kind.value, "used_bytes": None}
+
+
+def set_country_date(country: str, available_from: date, *, deps: LicensingDeps,
+                     actor: str = OPERATOR) -> ProgramSettings:
     """Set the day the program opens in a country ("*": every country not listed)."""
     code = program.parse_country(country, allow_others=True)
-    settings = licenses.get_settings()
-    program.check_country_date(settings, code, available_from, clock.now().date())
+    settings = deps.licenses.get_settings()
+    program.check_country_date(settings, code, available_from, deps.clock.now().astimezone(timezone.utc).date())
     if code == program.OTHER_COUNTRIES:
         changed = settings.model_copy(update={"other_countries_from": available_from})
     else:
         changed = settings.model_copy(update={"country_from": {**settings.country_from, code: available_from}})
-    saved = licenses.save_settings(changed)
-    _audit(audit, OPERATOR_LOG, clock, actor, "program.country_date_set", f"country:{code}",
+    saved = deps.licenses.save_settings(changed)
+    _audit(deps, OPERATOR_LOG, actor, "program.country_date_set", f"country:{code}",
            {"available_from": available_from.isoformat()})
     return saved
 
 
-def _license(agency_id: str, licenses: LicenseRepository) -> AgencyLicense:
-    lic = licenses.get(agency_id)
+def set_time_zone(agency_id: str, zone: str | None, *, deps: LicensingDeps, actor: str = OPERATOR) -> dict[str, Any]:
+    """Set the agency's IANA time zone (None: back to its country's). Its program days follow it.
+    Returns the zone set and the one in effect."""
+    agency = require_agency(agency_id, deps)
+    changed = agency.model_copy(update={"time_zone": time_zones.parse_zone(zone) if zone else None})
+    deps.agencies.save_agency(changed)
+    result = {"agency_id": agency_id, "time_zone": changed.time_zone,
+              "effective": time_zone(changed, deps.licenses.get(agency_id))}
+    _audit(deps, agency_id, actor, "agency.time_zone_set", f"agency:{agency_id}",
+           {"from": agency.time_zone, "to": changed.time_zone, "effective": result["effective"]})
+    return result
+
+
+def license_of(agency_id: str, deps: LicensingDeps) -> AgencyLicense:
+    lic = deps.licenses.get(agency_id)
     if lic is None:
-        raise NotFound(f"Agency {agency_id} has no licence on record.", code="license_not_found")
+        raise NotFound(f"Agency {agency_id[:40]} has no licence on record.", code="license_not_found")
     return lic
 
 
-def _audit(audit: AuditLog, partition: str, clock: Clock, actor: str, action: str, target: str,
+def _audit(deps: LicensingDeps, partition: str, actor: str, action: str, target: str,
            details: dict[str, Any]) -> None:
-    audit.append(partition, at=clock.now(), actor=actor, action=action, target=target, details=details)
+    deps.audit.append(partition, at=deps.clock.now(), actor=actor, action=action, target=target, details=details)

@@ -5,7 +5,10 @@ function formBody(form) {
   const body = {};
   for (const [name, value] of new FormData(form).entries()) {
     const text = String(value).trim();
-    if (text) body[name] = name === "country" ? text.toUpperCase() : text;
+    if (!text) continue;
+    if (name === "country") body[name] = text.toUpperCase();
+    else if (name === "existing_agency_id") body[name] = text.toLowerCase();
+    else body[name] = text;
   }
   return body;
 }

@@ -13,7 +13,6 @@ from chalicelib.domain.licensing import (
     ProgramSettings,
     end_index_key,
     entitlements,
-    permits,
     program_end,
 )
 from chalicelib.domain.models import AccessMode
@@ -40,12 +39,14 @@ DAYS = [
 
 # One row per kind of agency and country group: one cell per column of DAYS.
 # O = Citizen for Officers, C = Citizen for Communities, - = neither, L = limited mode (no feature).
+# What an agency may *do* with these (the gate in services/access.py) is tested in test_access_gate.py.
 ALL = "OC OC OC OC OC OC OC OC OC"
 NOTHING = "-- -- -- -- -- -- -- -- --"
 TABLE = [
     # kind, add-on, enrolled, countries, cells
-    (BASIC, False, False, "US CA", "O- O- O- OC OC OC OC O- OC"),
-    (BASIC, False, False, "DE", "O- O- O- O- O- OC OC O- OC"),
+    (BASIC, False, False, "US CA", "O- O- O- OC OC OC OC -- OC"),
+    (BASIC, False, False, "DE", "O- O- O- O- O- OC OC -- OC"),
+    (BASIC, False, True, "US CA", "O- O- O- OC OC OC OC -- OC"),
     (PRO, False, False, "US CA", "O- O- O- OC OC OC OC O- OC"),
     (PRO, False, False, "DE", "O- O- O- O- O- OC OC O- OC"),
     (LITE, False, False, "US CA DE", NOTHING),
@@ -88,27 +89,36 @@ def test_each_agency_has_exactly_the_features_the_rules_give_it_on_each_day(lic,
 
 
 @pytest.mark.parametrize(("lic", "day", "settings", "cell"), CASES)
-def test_no_agency_is_ever_refused_reading_downloading_or_exporting_its_data(lic, day, settings, cell):
-    ent = entitlements(lic, settings, day)
-    assert all(permits(ent, action) for action in ("read", "download", "export"))
-
-
-@pytest.mark.parametrize(("lic", "day", "settings", "cell"), CASES)
 def test_what_the_program_grants_is_free_until_its_end_and_what_a_contract_grants_is_billed_as_before(
         lic, day, settings, cell):
     ent = entitlements(lic, settings, day)
     paid = {"citizen_officers", "citizen_communities"} if lic.citizen_addon or lic.kind is OSP7 else (
-        {"citizen_officers"} if lic.kind in (BASIC, PRO) else set())
+        {"citizen_officers"} if lic.kind is PRO else set())
     for feature, note in ent.billing.items():
         assert note == ("contract" if feature in paid else f"program (free until {settings.end})")
     assert ent.free_until == (settings.end if set(ent.billing) - paid else None)
 
 
-def test_basic_and_pro_use_citizen_for_officers_from_their_own_licence_before_during_and_after_the_program():
-    for kind in (BASIC, PRO):
-        for day in (date(2019, 1, 1), date(2020, 6, 1), date(2030, 1, 1)):
-            ent = entitlements(_license(kind, False, False, "DE"), SETTINGS, day)
-            assert ent.citizen_officers and ent.billing["citizen_officers"] == "contract"
+def test_pro_uses_citizen_for_officers_from_its_own_licence_before_during_and_after_the_program():
+    for day in (date(2019, 1, 1), date(2020, 6, 1), date(2030, 1, 1)):
+        ent = entitlements(_license(PRO, False, False, "DE"), SETTINGS, day)
+        assert ent.citizen_officers and ent.billing["citizen_officers"] == "contract"
+
+
+def test_basic_has_citizen_for_officers_free_until_the_program_ends_and_not_after():
+    for day in (date(2020, 3, 1), date(2020, 6, 1), date(2020, 12, 31)):
+        ent = entitlements(_license(BASIC, False, False, "DE"), SETTINGS, day)
+        assert ent.citizen_officers and ent.billing["citizen_officers"] == "program (free until 2020-12-31)"
+    after = entitlements(_license(BASIC, False, False, "DE"), SETTINGS, date(2021, 1, 1))
+    assert not after.citizen_officers and after.access_mode is AccessMode.FULL
+    assert after.reasons["citizen_officers"] == "the emergency program ended on 2020-12-31"
+
+
+def test_basic_keeps_officers_after_2020_only_with_the_add_on_or_an_extension():
+    assert entitlements(_license(BASIC, True, False, "US"), SETTINGS, date(2021, 1, 1)).citizen_officers
+    assert entitlements(_license(BASIC, False, False, "US"), EXTENDED, date(2021, 3, 31)).citizen_officers
+    own = _license(BASIC, False, False, "US", program_end_override=date(2021, 6, 30))
+    assert entitlements(own, SETTINGS, date(2021, 6, 30)).citizen_officers
 
 
 def test_a_missing_feature_comes_with_the_sentence_that_explains_why():
@@ -119,6 +129,7 @@ def test_a_missing_feature_comes_with_the_sentence_that_explains_why():
     assert entitlements(basic_de, SETTINGS, date(2020, 3, 30)).reasons == {
         "citizen_communities": "the program is not yet available in DE (from 2020-04-02)"}
     assert entitlements(basic_us, SETTINGS, date(2021, 1, 1)).reasons == {
+        "citizen_officers": "the emergency program ended on 2020-12-31",
         "citizen_communities": "the emergency program ended on 2020-12-31"}
     assert entitlements(first_us, SETTINGS, date(2020, 3, 20)).reasons["citizen_officers"] == (
         "the emergency program starts on 2020-03-26")
@@ -158,31 +169,53 @@ def test_a_first_time_agency_has_a_citizen_only_account_with_a_storage_quota_and
     assert first.citizen_only and first.storage_quota_bytes == 10 * GIB
     own = entitlements(_license(FIRST_TIME, False, True, "US", quota_bytes=GIB), SETTINGS, date(2020, 5, 1))
     assert own.storage_quota_bytes == GIB
-    for kind, addon in ((LITE, False), (BASIC, False), (PRO, False), (OSP7, False), (FIRST_TIME, True)):
+    for kind, addon in ((BASIC, False), (PRO, False), (OSP7, False), (FIRST_TIME, True), (LITE, True)):
         ent = entitlements(_license(kind, addon, True, "US"), SETTINGS, date(2020, 5, 1))
         assert not ent.citizen_only and ent.storage_quota_bytes is None
 
 
-def test_after_the_end_pro_keeps_officers_osp7_keeps_both_and_basic_loses_communities():
+def test_an_enrolled_lite_agency_gets_the_program_quota_on_what_it_gathers_but_keeps_its_own_features():
+    enrolled = entitlements(_license(LITE, False, True, "US"), SETTINGS, date(2020, 5, 1))
+    assert enrolled.storage_quota_bytes == 10 * GIB and not enrolled.citizen_only
+    never_joined = entitlements(_license(LITE, False, False, "US"), SETTINGS, date(2020, 5, 1))
+    assert never_joined.storage_quota_bytes is None and never_joined.access_mode is AccessMode.FULL
+
+
+def test_the_program_quota_is_set_per_licence_kind():
+    settings = ProgramSettings(program_quota_bytes={FIRST_TIME: 2 * GIB, LITE: 5 * GIB})
+    assert entitlements(_license(FIRST_TIME, False, True, "US"), settings, date(2020, 5, 1)).storage_quota_bytes == (
+        2 * GIB)
+    assert entitlements(_license(LITE, False, True, "US"), settings, date(2020, 5, 1)).storage_quota_bytes == 5 * GIB
+
+
+def test_settings_saved_with_one_first_time_quota_apply_it_to_first_time_and_lite_accounts():
+    old = ProgramSettings.model_validate({"first_time_quota_bytes": 3 * GIB, "version": 4})
+    assert old.program_quota_bytes == {FIRST_TIME: 3 * GIB, LITE: 3 * GIB} and old.version == 4
+
+
+def test_after_the_end_pro_keeps_officers_osp7_keeps_both_and_basic_keeps_only_its_evidence_licence():
     day = date(2021, 1, 1)
     pro, basic = (entitlements(_license(k, False, False, "US"), SETTINGS, day) for k in (PRO, BASIC))
     osp7 = entitlements(_license(OSP7, False, False, "US"), SETTINGS, day)
     assert (pro.citizen_officers, pro.citizen_communities, pro.access_mode) == (True, False, AccessMode.FULL)
-    assert (basic.citizen_officers, basic.citizen_communities, basic.access_mode) == (True, False, AccessMode.FULL)
+    assert (basic.citizen_officers, basic.citizen_communities, basic.access_mode) == (False, False, AccessMode.FULL)
     assert (osp7.citizen_officers, osp7.citizen_communities) == (True, True)
 
 
 def test_an_enrolled_lite_agency_that_moves_to_a_licence_with_citizen_is_not_limited_after_the_end():
-    moved = _license(BASIC, False, True, "US")
-    ent = entitlements(moved, SETTINGS, date(2021, 1, 1))
+    ent = entitlements(_license(PRO, False, True, "US"), SETTINGS, date(2021, 1, 1))
     assert ent.citizen_officers and ent.access_mode is AccessMode.FULL
 
 
-def test_limited_mode_allows_only_reading_downloading_and_exporting():
-    ent = entitlements(_license(LITE, False, True, "US"), SETTINGS, date(2021, 1, 1))
-    assert ent.access_mode is AccessMode.LIMITED
-    assert [a for a in ("read", "download", "export", "send_citizen_links", "community_portals", "review",
-                        "configure") if permits(ent, a)] == ["read", "download", "export"]
+def test_an_enrolled_agency_that_moves_to_basic_keeps_full_access_to_its_data_after_the_end():
+    ent = entitlements(_license(BASIC, False, True, "US"), SETTINGS, date(2021, 1, 1))
+    assert not ent.citizen_officers and ent.access_mode is AccessMode.FULL
+
+
+def test_an_enrolled_lite_or_first_time_agency_with_no_citizen_left_after_the_end_is_limited():
+    for kind in (LITE, FIRST_TIME):
+        ent = entitlements(_license(kind, False, True, "US"), SETTINGS, date(2021, 1, 1))
+        assert ent.access_mode is AccessMode.LIMITED and not ent.billing
 
 
 def test_the_program_concerns_basic_pro_and_enrolled_agencies_only():

@@ -7,54 +7,64 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from chalicelib.adapters.memory_licenses import MemoryLicenses
-from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput, NotFound
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.licensing import GIB, AgencyLicense, LicenseKind
-from chalicelib.domain.models import AccessMode
+from chalicelib.domain.models import AccessMode, Agency
 from chalicelib.domain.program import warnings_due
 from chalicelib.services import licensing
-from tests.fakes import FixedClock, MemoryAuditLog
+from tests.fakes import FixedClock, make_deps
 
 OPENING = datetime(2020, 3, 26, 9, tzinfo=timezone.utc)
 END = date(2020, 12, 31)
 
 
-class Outbox:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, str, str]] = []
-        self.fail = fail
-
-    def __call__(self, agency_id: str, subject: str, text: str) -> None:
-        if self.fail:
-            raise DeliveryFailed("mail server down")
-        self.sent.append((agency_id, subject, text))
-
-
 class World:
+    """The licensing service over the unit tests' fakes. Each agency's contact is <id>@agencies.example."""
+
     def __init__(self) -> None:
-        self.licenses = MemoryLicenses()
-        self.audit = MemoryAuditLog()
         self.clock = FixedClock(OPENING)
-        self.outbox = Outbox()
+        self.deps = make_deps(self.clock)
+        self.licenses: MemoryLicenses = self.deps.licenses
+        self.audit = self.deps.audit
 
     @property
     def ops(self) -> dict[str, object]:
-        return {"licenses": self.licenses, "clock": self.clock, "audit": self.audit}
+        return {"deps": self.deps}
+
+    @property
+    def sent(self) -> list[tuple[str, str, str]]:
+        return [(to.split("@")[0], subject, text) for to, subject, text in self.deps.email.sent]
+
+    def bare(self, agency_id: str, *, country: str = "US", time_zone: str | None = None) -> None:
+        """An agency with no licence record yet."""
+        self.deps.agencies.create_agency(Agency(agency_id=agency_id, name=agency_id, country=country,
+                                                time_zone=time_zone, created_at=OPENING,
+                                                contact_email=f"{agency_id}@agencies.example"))
 
     def add(self, agency_id: str, kind: LicenseKind, *, country: str = "US", enrolled: bool = False,
-            addon: bool = False) -> None:
+            addon: bool = False, time_zone: str | None = None) -> None:
+        self.bare(agency_id, country=country, time_zone=time_zone)
         licensing.set_license(agency_id, kind, addon, country=country, **self.ops)
         if enrolled:
             licensing.enroll(agency_id, OPENING, **self.ops)
 
-    def run(self, day: date) -> dict[str, object]:
-        self.clock.at = datetime(day.year, day.month, day.day, 6, tzinfo=timezone.utc)
-        return licensing.run_daily(day, licenses=self.licenses, audit=self.audit, notify=self.outbox)
+    def run(self, day: date, hour: int = 6) -> dict[str, object]:
+        self.clock.at = datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+        return licensing.run_daily(deps=self.deps)
 
     def run_days(self, first: date, last: date) -> None:
         day = first
         while day <= last:
             self.run(day)
             day += timedelta(days=1)
+
+    def set_usage(self, agency_id: str, used_bytes: int) -> None:
+        agency = self.deps.agencies.agencies[agency_id]  # the fake's state: usage is counted, never saved
+        self.deps.agencies.agencies[agency_id] = agency.model_copy(update={"used_bytes": used_bytes})
+
+    def set_contact(self, agency_id: str, email: str | None) -> None:
+        agency = self.deps.agencies.get_agency(agency_id)
+        self.deps.agencies.save_agency(agency.model_copy(update={"contact_email": email}))
 
     def warnings(self, agency_id: str) -> list[tuple[str, int, str]]:
         return [(e.at.date().isoformat(), e.details["days_before"], e.details["end"])
@@ -78,13 +88,13 @@ def test_the_warnings_go_out_30_7_and_1_days_before_the_end_each_exactly_once(wo
     world.run_days(date(2020, 11, 1), date(2020, 12, 31))
     assert world.warnings("lite") == [("2020-12-01", 30, "2020-12-31"), ("2020-12-24", 7, "2020-12-31"),
                                       ("2020-12-30", 1, "2020-12-31")]
-    assert len(world.outbox.sent) == 3
+    assert len(world.sent) == 3
     assert world.licenses.get("lite").warnings_sent == [30, 7, 1]
 
 
 def test_a_warning_names_the_end_date_and_what_remains_afterwards(world):
     world.run(date(2020, 12, 1))
-    (agency_id, subject, text), = world.outbox.sent
+    (agency_id, subject, text), = world.sent
     assert agency_id == "lite" and "2020-12-31" in subject
     assert "Citizen for Officers and Citizen for Communities" in text and "in 30 days" in text
     assert "read, download and export" in text
@@ -93,7 +103,7 @@ def test_a_warning_names_the_end_date_and_what_remains_afterwards(world):
 def test_running_twice_on_the_same_day_sends_and_audits_nothing_more(world):
     world.run(date(2020, 12, 1))
     again = world.run(date(2020, 12, 1))
-    assert again["warned"] == [] and len(world.outbox.sent) == 1 and len(world.warnings("lite")) == 1
+    assert again["warned"] == [] and len(world.sent) == 1 and len(world.warnings("lite")) == 1
 
 
 def test_after_missed_days_only_the_closest_due_warning_is_sent_and_the_skipped_ones_never_follow(world):
@@ -118,16 +128,16 @@ def test_agencies_the_program_never_ends_for_are_never_warned(world):
     world.add("addon", LicenseKind.EVIDENCE_LITE, addon=True, enrolled=True)
     world.add("lite-alone", LicenseKind.EVIDENCE_LITE)
     world.run_days(date(2020, 11, 25), date(2021, 1, 5))
-    assert {agency_id for agency_id, _, _ in world.outbox.sent} == {"lite"}
+    assert {agency_id for agency_id, _, _ in world.sent} == {"lite"}
 
 
 def test_a_failed_notice_is_audited_as_failed_and_not_sent_again(world):
-    world.outbox.fail = True
+    world.set_contact("lite", None)
     world.run(date(2020, 12, 1))
-    world.outbox.fail = False
+    world.set_contact("lite", "lite@agencies.example")
     world.run(date(2020, 12, 2))
     (entry,) = [e for e in world.audit.entries("lite") if e.action == "program.end_warning"]
-    assert entry.outcome == "failed" and world.outbox.sent == []
+    assert entry.outcome == "failed" and world.sent == []
 
 
 # --- the end switch --------------------------------------------------------------------------------
@@ -156,13 +166,13 @@ def test_a_missed_end_day_is_caught_up_without_late_warnings(world):
 
 def test_the_end_notice_of_a_limited_agency_says_its_data_stays_readable_and_exportable(world):
     world.run(date(2021, 1, 1))
-    (_, subject, text), = world.outbox.sent
+    (_, subject, text), = world.sent
     assert "ended" in subject and "read, download and export" in text and "retention policy" in text
 
 
 def test_the_scheduler_queries_the_end_date_index_around_today_and_never_scans(world):
-    world.run(date(2020, 12, 1))
-    assert world.licenses.ranges_queried == [(date(2020, 10, 31), date(2020, 12, 31))]
+    world.run(date(2020, 12, 1))  # a day of slack either side: an agency's day may not be the UTC day
+    assert world.licenses.ranges_queried == [(date(2020, 10, 30), date(2021, 1, 1))]
 
 
 def test_a_concurrent_change_makes_the_scheduler_skip_the_agency_until_the_next_run(world):
@@ -173,7 +183,7 @@ def test_a_concurrent_change_makes_the_scheduler_skip_the_agency_until_the_next_
 
     world.licenses.save = save_loses_the_race
     report = world.run(date(2020, 12, 1))
-    assert report["conflicts"] == 1 and world.outbox.sent == []
+    assert report["conflicts"] == 1 and world.sent == []
     world.licenses.save = original_save
     assert world.run(date(2020, 12, 2))["warned"] == [{"agency_id": "lite", "days_before": 30, "end": END}]
 
@@ -205,7 +215,7 @@ def test_an_extension_after_the_end_gives_access_back_and_re_arms_the_switch(wor
     world.run(date(2021, 1, 1))
     world.clock.at = datetime(2021, 1, 5, tzinfo=timezone.utc)
     licensing.extend_program(date(2021, 3, 31), **world.ops)
-    assert licensing.current("lite", date(2021, 1, 5), licenses=world.licenses).access_mode is AccessMode.FULL
+    assert licensing.current("lite", deps=world.deps).access_mode is AccessMode.FULL
     world.run_days(date(2021, 1, 5), date(2021, 4, 1))
     assert world.endings("lite") == [("2021-01-01", "limited"), ("2021-04-01", "limited")]
     assert [w[1] for w in world.warnings("lite")] == [30, 7, 1]
@@ -220,12 +230,19 @@ def test_an_unknown_licence_kind_is_refused(world):
 
 
 def test_a_new_licence_needs_a_valid_country(world):
+    world.bare("x")
     with pytest.raises(InvalidInput) as err:
         licensing.set_license("x", "evidence_pro", **world.ops)
     assert err.value.code == "country_required"
     with pytest.raises(InvalidInput) as err:
         licensing.set_license("x", "evidence_pro", country="Germany", **world.ops)
     assert err.value.code == "invalid_country"
+
+
+def test_a_licence_for_an_agency_that_does_not_exist_is_refused(world):
+    with pytest.raises(NotFound) as err:
+        licensing.set_license("nobody", "evidence_pro", country="US", **world.ops)
+    assert err.value.code == "agency_not_found" and world.licenses.get("nobody") is None
 
 
 def test_a_licence_change_is_audited_with_before_and_after(world):
@@ -236,7 +253,7 @@ def test_a_licence_change_is_audited_with_before_and_after(world):
 
 
 def test_an_extension_into_the_past_or_not_later_than_the_current_end_is_refused(world):
-    world.clock.at = datetime(2020, 12, 1, tzinfo=timezone.utc)
+    world.clock.at = datetime(2020, 12, 1, 12, tzinfo=timezone.utc)
     for new_end, code in ((date(2020, 11, 30), "end_date_in_past"), (END, "end_date_not_later"),
                           (date(2020, 12, 15), "end_date_not_later")):
         with pytest.raises(InvalidInput) as err:
@@ -265,30 +282,50 @@ def test_an_agency_the_program_does_not_concern_cannot_be_extended(world):
 
 def test_a_quota_below_what_the_agency_already_stores_is_refused(world):
     world.add("new", LicenseKind.NONE, enrolled=True)
+    world.set_usage("new", 2 * GIB)
     with pytest.raises(InvalidInput) as err:
-        licensing.set_quota(GIB, agency_id="new", used_bytes=2 * GIB, **world.ops)
+        licensing.set_quota(GIB, agency_id="new", **world.ops)
     assert err.value.code == "quota_below_usage"
     with pytest.raises(InvalidInput) as err:
         licensing.set_quota(0, **world.ops)
     assert err.value.code == "invalid_quota"
+
+
+def test_only_first_time_and_lite_program_accounts_have_a_quota_to_set(world):
+    world.add("pro", LicenseKind.EVIDENCE_PRO)
+    world.add("addon", LicenseKind.EVIDENCE_LITE, addon=True, enrolled=True)
+    for agency_id in ("pro", "addon"):
+        with pytest.raises(InvalidInput) as err:
+            licensing.set_quota(GIB, agency_id=agency_id, **world.ops)
+        assert err.value.code == "quota_not_applicable"
     with pytest.raises(InvalidInput) as err:
-        licensing.set_quota(GIB, agency_id="lite", **world.ops)
+        licensing.set_quota(GIB, kind="osp7_plus", **world.ops)
     assert err.value.code == "quota_not_applicable"
+
+
+def test_the_lite_program_quota_is_set_for_every_lite_agency_or_for_one(world):
+    licensing.set_quota(4 * GIB, kind="evidence_lite", **world.ops)
+    assert licensing.current("lite", deps=world.deps).storage_quota_bytes == 4 * GIB
+    assert world.licenses.get_settings().program_quota_bytes[LicenseKind.NONE] == 10 * GIB
+    licensing.set_quota(GIB, agency_id="lite", **world.ops)
+    assert licensing.current("lite", deps=world.deps).storage_quota_bytes == GIB
+    assert [e.details.get("kind") for e in world.audit.entries("operator")] == ["evidence_lite"]
 
 
 def test_a_first_time_agency_quota_can_be_raised_for_it_or_for_everyone(world):
     world.add("new", LicenseKind.NONE, enrolled=True)
     licensing.set_quota(20 * GIB, **world.ops)
-    assert licensing.current("new", date(2020, 5, 1), licenses=world.licenses).storage_quota_bytes == 20 * GIB
-    licensing.set_quota(30 * GIB, agency_id="new", used_bytes=GIB, **world.ops)
-    assert licensing.current("new", date(2020, 5, 1), licenses=world.licenses).storage_quota_bytes == 30 * GIB
+    assert licensing.current("new", deps=world.deps).storage_quota_bytes == 20 * GIB
+    world.set_usage("new", GIB)
+    assert licensing.set_quota(30 * GIB, agency_id="new", **world.ops)["used_bytes"] == GIB
+    assert licensing.current("new", deps=world.deps).storage_quota_bytes == 30 * GIB
     assert [e.action for e in world.audit.entries("new")][-1] == "program.quota_changed"
 
 
 def test_a_country_can_be_opened_earlier_but_an_open_country_is_never_closed_again(world):
     world.add("fr", LicenseKind.NONE, country="FR", enrolled=True)
     licensing.set_country_date("FR", date(2020, 3, 30), **world.ops)
-    assert licensing.current("fr", date(2020, 3, 30), licenses=world.licenses).citizen_officers
+    assert licensing.current("fr", deps=world.deps, now=datetime(2020, 3, 30, 12, tzinfo=timezone.utc)).citizen_officers
     world.clock.at = datetime(2020, 4, 5, tzinfo=timezone.utc)
     with pytest.raises(InvalidInput) as err:
         licensing.set_country_date("FR", date(2020, 5, 1), **world.ops)
@@ -314,7 +351,7 @@ def test_enrolling_is_idempotent_for_the_same_approval_and_refused_after_the_end
 
 
 def test_an_agency_without_a_licence_record_has_no_citizen_feature_and_full_access(world):
-    ent = licensing.current("unknown", date(2020, 6, 1), licenses=world.licenses)
+    ent = licensing.current("unknown", deps=world.deps)
     assert (ent.citizen_officers, ent.citizen_communities, ent.access_mode) == (False, False, AccessMode.FULL)
 
 

@@ -17,7 +17,8 @@ JAN_WARNINGS = [(D("2021-01-01"), 30, D("2021-01-31")), (D("2021-01-24"), 7, D("
 
 EXPECTED = {
     # agency: (officers, communities, limited, warnings, end switches)
-    "basic-us": (WHOLE, [(D("2020-03-30"), D("2021-01-31"))], [], [DEC_WARNING, *JAN_WARNINGS],
+    # Basic: Officers free until the (extended) end like Communities, then neither; never limited.
+    "basic-us": (TO_JAN, [(D("2020-03-30"), D("2021-01-31"))], [], [DEC_WARNING, *JAN_WARNINGS],
                  [(D("2021-02-01"), "full")]),
     "pro-de": (WHOLE, [(D("2020-04-02"), D("2021-01-31"))], [], [DEC_WARNING, *JAN_WARNINGS],
                [(D("2021-02-01"), "full")]),

@@ -1,4 +1,4 @@
-"""A first-time agency's program account has a storage quota: checked when upload URLs are asked
+"""A first-time or enrolled Lite agency's program account has a storage quota: checked when upload URLs are asked
 for, counted from what actually lands, and given back when retention deletes."""
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from chalicelib.services import citizen_links, citizen_uploads, ingest, licensin
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 996  # 1,000 bytes
 
 
+def enrolled(kind, agency, deps, clock):
+    licensing.set_license(agency.agency_id, kind, deps=deps)
+    licensing.enroll(agency.agency_id, clock.now(), deps=deps)
+    licensing.set_quota(2_500, agency_id=agency.agency_id, deps=deps)
+    return agency
+
+
 @pytest.fixture
 def first_time(deps, agency, clock):
-    licensing.set_license(agency.agency_id, "none", licenses=deps.licenses, clock=clock, audit=deps.audit)
-    licensing.enroll(agency.agency_id, clock.now(), licenses=deps.licenses, clock=clock, audit=deps.audit)
-    licensing.set_quota(2_500, agency_id=agency.agency_id, licenses=deps.licenses, clock=clock, audit=deps.audit)
-    return agency
+    return enrolled("none", agency, deps, clock)
 
 
 def token_for(officer, deps):
@@ -51,4 +55,18 @@ def test_usage_is_counted_from_what_lands_and_the_quota_then_holds(first_time, o
 
 
 def test_agencies_with_a_licence_of_their_own_have_no_quota(officer, deps):
+    declare(token_for(officer, deps), deps, 90 * 1024 * 1024)
+
+
+def test_an_enrolled_lite_agency_s_program_uploads_are_held_to_its_quota(deps, agency, clock, officer):
+    enrolled("evidence_lite", agency, deps, clock)
+    with pytest.raises(LimitExceeded) as refused:
+        declare(token_for(officer, deps), deps, 1_000, 1_000, 1_000)
+    assert refused.value.code == "storage_quota_exceeded"
+    declare(token_for(officer, deps), deps, 2_000)
+
+
+def test_a_lite_agency_with_the_citizen_add_on_has_no_quota(deps, agency, clock, officer):
+    enrolled("evidence_lite", agency, deps, clock)
+    licensing.set_license(agency.agency_id, "evidence_lite", True, deps=deps)
     declare(token_for(officer, deps), deps, 90 * 1024 * 1024)
