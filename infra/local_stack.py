@@ -207,11 +207,13 @@ class LocalStack:
 
     def _seed(self) -> Seed:
         from chalicelib import bootstrap
+        from chalicelib.domain.licensing import LicenseKind
         from chalicelib.domain.models import OPERATOR_AGENCY, Role
         from chalicelib.services import agencies
 
         deps = bootstrap.deps()
-        agency = agencies.create_agency("Demo Police Department", "US", deps=deps)
+        # OSP 7+ keeps both Citizen features after the emergency program, so the demo still sends links.
+        agency = agencies.create_agency("Demo Police Department", "US", license=LicenseKind.OSP7_PLUS, deps=deps)
         deps.agencies.save_agency(agency.model_copy(update={"contact_email": "desk@demo-pd.example"}))
         _, officer = agencies.issue_key(agency.agency_id, Role.OFFICER, "demo officer",
                                         email="officer@demo-pd.example", deps=deps)
