@@ -4,20 +4,21 @@ made before the run, and re-runs."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamo_audit import DynamoAuditLog
+from chalicelib import bootstrap
 from chalicelib.adapters.dynamo_licenses import DynamoLicenses
 from chalicelib.adapters.memory_licenses import MemoryLicenses
 from chalicelib.domain import ids
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.licensing import AgencyLicense, LicenseKind
-from chalicelib.domain.models import AccessMode
+from chalicelib.domain.models import AccessMode, Agency
 from chalicelib.services import licensing
-from tests.fakes import FixedClock
+from tests.fakes import FixedClock, RecordingEmail
 
 pytestmark = pytest.mark.integration
 END = date(2031, 3, 31)  # far from the global end date, which other tests may move
@@ -60,27 +61,28 @@ def test_agencies_are_found_by_their_end_day_and_move_with_it(licenses):
 
 def test_program_settings_are_saved_at_the_version_read(licenses):
     current = licenses.get_settings()
-    saved = licenses.save_settings(current.model_copy(update={"first_time_quota_bytes": 5 * 1024**3}))
+    quotas = {**current.program_quota_bytes, LicenseKind.EVIDENCE_LITE: 5 * 1024**3}
+    saved = licenses.save_settings(current.model_copy(update={"program_quota_bytes": quotas}))
     assert saved.version == current.version + 1
-    assert licenses.get_settings().first_time_quota_bytes == 5 * 1024**3
+    assert licenses.get_settings().program_quota_bytes[LicenseKind.EVIDENCE_LITE] == 5 * 1024**3
     with pytest.raises(Conflict):
         licenses.save_settings(current)
-    licenses.save_settings(saved.model_copy(update={"first_time_quota_bytes": current.first_time_quota_bytes}))
+    licenses.save_settings(saved.model_copy(update={"program_quota_bytes": current.program_quota_bytes}))
 
 
 def test_the_daily_run_on_dynamodb_warns_once_each_then_ends_and_respects_an_extension(stack):
-    repo = DynamoLicenses(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-    audit = DynamoAuditLog(boto3.client("dynamodb"), os.environ["AUDIT_TABLE_NAME"])
+    clock = FixedClock(datetime(2031, 3, 1, 12, tzinfo=timezone.utc))
+    deps = replace(bootstrap.deps(), clock=clock, email=RecordingEmail())
+    repo = deps.licenses
     ending, extended = enrolled(), enrolled()
-    repo.create(ending)
-    repo.create(extended)
-    sent: list[tuple[str, str]] = []
-    clock = FixedClock(datetime(2031, 3, 1, 9, tzinfo=timezone.utc))
+    for lic in (ending, extended):
+        deps.agencies.create_agency(Agency(agency_id=lic.agency_id, name="Moto PD", country="US", created_at=clock.at,
+                                           contact_email=f"{lic.agency_id}@agencies.example"))
+        repo.create(lic)
 
     def run(day: date) -> dict:
-        clock.at = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
-        return licensing.run_daily(day, licenses=repo, audit=audit, clock=clock,
-                                   notify=lambda agency_id, subject, text: sent.append((agency_id, subject)))
+        clock.at = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+        return licensing.run_daily(deps=deps)
 
     mine = {ending.agency_id, extended.agency_id}  # the shared table holds other tests' agencies too
 
@@ -89,14 +91,15 @@ def test_the_daily_run_on_dynamodb_warns_once_each_then_ends_and_respects_an_ext
 
     assert warned(run(date(2031, 3, 1))) == {(ending.agency_id, 30), (extended.agency_id, 30)}
     assert warned(run(date(2031, 3, 1))) == set()  # re-run: nothing twice
-    licensing.extend_program(date(2031, 6, 30), extended.agency_id, licenses=repo, clock=clock, audit=audit)
+    licensing.extend_program(date(2031, 6, 30), extended.agency_id, deps=deps)
     assert warned(run(date(2031, 3, 24))) == {(ending.agency_id, 7)}
     assert warned(run(date(2031, 3, 30))) == {(ending.agency_id, 1)}
     assert [e for e in run(date(2031, 3, 31))["ended"] if e["agency_id"] in mine] == []  # last day of access
     ended = [e for e in run(date(2031, 4, 1))["ended"] if e["agency_id"] in mine]
     assert [(e["agency_id"], e["access_mode"]) for e in ended] == [(ending.agency_id, AccessMode.LIMITED.value)]
     assert [e for e in run(date(2031, 4, 1))["ended"] if e["agency_id"] in mine] == []
-    now = licensing.current(ending.agency_id, date(2031, 4, 1), licenses=repo)
+    now = licensing.current(ending.agency_id, deps=deps)
     assert now.access_mode is AccessMode.LIMITED and not now.citizen_officers
-    assert licensing.current(extended.agency_id, date(2031, 4, 1), licenses=repo).citizen_officers
-    assert len([s for s in sent if s[0] == ending.agency_id]) == 4  # three warnings and the end notice
+    assert licensing.current(extended.agency_id, deps=deps).citizen_officers
+    sent = [to for to, _, _ in deps.email.sent if to.startswith(ending.agency_id)]
+    assert len(sent) == 4  # three warnings and the end notice
