@@ -18,8 +18,8 @@ def operator(stack):
 
 def test_an_agency_sees_its_licence_state(stack):
     state = stack.agency().get(f"{stack.api_url}/agency/license").json()
-    assert state["kind"] == "evidence_basic" and state["citizen_officers"] is True
-    assert state["access_mode"] == "full"
+    assert state["kind"] == "osp7_plus" and state["citizen_officers"] is True  # the demo keeps Citizen
+    assert state["access_mode"] == "full" and state["time_zone"] == "America/New_York"
 
 
 def test_an_access_request_is_approved_into_an_enrolled_agency_with_an_emailed_admin_key(stack):
@@ -72,13 +72,89 @@ def test_operator_changes_are_validated(stack):
     assert past.status_code == 400 and past.json()["code"] in ("end_date_in_past", "end_date_not_later")
 
 
-def other_agency(stack):
-    """A fresh Evidence Basic agency: (its officer key, its id)."""
+def other_agency(stack, kind="evidence_pro"):
+    """A fresh agency on this licence (Pro: it sends links today): (its officer key, its id)."""
     from chalicelib import bootstrap
     from chalicelib.services import agencies
 
     key = _other_agency_key(stack)
-    return key, agencies.authenticate(f"Bearer {key}", deps=bootstrap.deps()).agency_id
+    agency_id = agencies.authenticate(f"Bearer {key}", deps=bootstrap.deps()).agency_id
+    changed = operator(stack).put(f"{stack.api_url}/operator/agencies/{agency_id}/license", json={"kind": kind})
+    assert changed.status_code == 200, changed.text
+    return key, agency_id
+
+
+def test_evidence_basic_has_citizen_for_officers_only_as_free_program_access(stack):
+    key, _ = other_agency(stack, "evidence_basic")
+    state = stack.agency(key).get(f"{stack.api_url}/agency/license").json()
+    assert state["access_mode"] == "full"
+    if state["citizen_officers"]:  # another test may have extended the shared stack's program
+        assert state["billing"]["citizen_officers"].startswith("program (free until")
+    else:
+        assert "ended" in state["reasons"]["citizen_officers"]
+
+
+def test_an_operator_sets_an_agency_s_time_zone_and_the_licence_shows_it(stack):
+    _, agency_id = other_agency(stack)
+    url = f"{stack.api_url}/operator/agencies/{agency_id}/time-zone"
+    done = operator(stack).put(url, json={"time_zone": "America/Chicago"})
+    assert done.status_code == 200 and done.json()["effective"] == "America/Chicago"
+    assert operator(stack).put(url, json={"time_zone": None}).json()["effective"] == "America/Toronto"
+
+
+@pytest.mark.parametrize("payload, code", [({"time_zone": "Mars/Olympus"}, "invalid_time_zone"),
+                                           ({"time_zone": 5}, "validation_error"),
+                                           ({"zone": "UTC"}, "validation_error")])
+def test_a_bad_time_zone_gets_a_json_400(stack, payload, code):
+    response = operator(stack).put(f"{stack.api_url}/operator/agencies/{stack.agency_id}/time-zone", json=payload)
+    assert response.status_code == 400 and response.json()["code"] == code
+
+
+def test_only_operators_set_time_zones_and_only_for_agencies_that_exist(stack):
+    url = f"{stack.api_url}/operator/agencies/{stack.agency_id}/time-zone"
+    assert stack.agency(stack.admin_key).put(url, json={"time_zone": "UTC"}).status_code == 403
+    missing = operator(stack).put(f"{stack.api_url}/operator/agencies/01e4tffzm0rx26x195a1xkr7sh/time-zone",
+                                  json={"time_zone": "UTC"})
+    assert missing.status_code == 404 and missing.json()["code"] == "agency_not_found"
+    garbage = operator(stack).put(f"{stack.api_url}/operator/agencies/..%2Fx/time-zone", json={"time_zone": "UTC"})
+    assert garbage.status_code == 404
+
+
+def test_an_existing_agency_joins_the_program_through_the_form_without_a_second_agency(stack):
+    key, agency_id = other_agency(stack, "evidence_lite")
+    body = REQUEST | {"organisation": f"Lite County {agency_id[-6:]}", "current_license": "osp7_plus",
+                      "existing_agency_id": agency_id}
+    sent = requests.post(f"{stack.api_url}/access-requests", json=body)
+    assert sent.status_code == 201, sent.text
+    operator(stack).post(f"{stack.api_url}/operator/program/extend", json={"end": "2099-12-31"})  # may be done
+    approved = operator(stack).post(f"{stack.api_url}/operator/access-requests/{sent.json()['request_id']}/approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json() | {"request_id": None} == {
+        "request_id": None, "agency_id": agency_id, "admin_key": None, "granted_license": "evidence_lite",
+        "license_decision": "on_record"}
+    state = stack.agency(key).get(f"{stack.api_url}/agency/license").json()
+    assert state["kind"] == "evidence_lite" and state["enrolled"] is True
+    assert state["storage_quota_bytes"] == 10 * 1024**3
+
+
+@pytest.mark.parametrize("payload", [{"license": "platinum"}, {"agency_id": "../../x"}, {"surprise": True},
+                                     {"license": "none", "agency_id": "01e4tffzm0rx26x195a1xkr7sh"}])
+def test_a_bad_approval_gets_a_json_400_and_decides_nothing(stack, payload):
+    body = REQUEST | {"organisation": f"Bad Approval {abs(hash(str(payload))) % 10**8}"}
+    sent = requests.post(f"{stack.api_url}/access-requests", json=body).json()
+    response = operator(stack).post(f"{stack.api_url}/operator/access-requests/{sent['request_id']}/approve",
+                                    json=payload)
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
+    pending = operator(stack).get(f"{stack.api_url}/operator/access-requests").json()["items"]
+    assert sent["request_id"] in [r["request_id"] for r in pending]
+
+
+def test_a_quota_for_a_kind_without_one_is_refused(stack):
+    response = operator(stack).put(f"{stack.api_url}/operator/quota", json={"quota_bytes": 5, "kind": "osp7_plus"})
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
+    both = operator(stack).put(f"{stack.api_url}/operator/quota",
+                               json={"quota_bytes": 5, "kind": "none", "agency_id": stack.agency_id})
+    assert both.status_code == 400
 
 
 def test_a_licence_without_citizen_for_officers_cannot_send_links_but_still_reads(stack):
@@ -109,7 +185,9 @@ def test_the_operator_cli_sets_a_licence_and_refuses_bad_input(stack, capsys):
     from chalicelib import cli
 
     _, agency_id = other_agency(stack)
-    ok = argparse.Namespace(command="set-license", agency_id=agency_id, kind="evidence_pro", citizen_addon=False)
-    assert cli._operator_call(ok) == 0 and '"kind": "evidence_pro"' in capsys.readouterr().out
-    bad = argparse.Namespace(command="set-quota", quota_bytes=-5, agency_id=None)
+    ok = argparse.Namespace(command="set-license", agency_id=agency_id, kind="osp7_plus", citizen_addon=False)
+    assert cli._operator_call(ok) == 0 and '"kind": "osp7_plus"' in capsys.readouterr().out
+    zone = argparse.Namespace(command="set-time-zone", agency_id=agency_id, time_zone="Europe/Paris")
+    assert cli._operator_call(zone) == 0 and '"effective": "Europe/Paris"' in capsys.readouterr().out
+    bad = argparse.Namespace(command="set-quota", quota_bytes=-5, agency_id=None, kind="none")
     assert cli._operator_call(bad) == 1 and capsys.readouterr().err
