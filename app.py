@@ -16,7 +16,6 @@ from chalicelib.api.operator import operator_api
 from chalicelib.api.public import public_api
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.observability import bind_request, logger, metrics
-from chalicelib.services import custody, exports, ingest, licensing, retention, review
 
 app = Chalice(app_name="citizen-evidence")
 # Read at import: Chalice subscribes the export worker to this queue, and the sequencer to the
@@ -49,6 +48,9 @@ def observe(event: Any, get_response: Any) -> Response:
 def daily_digest(event: Any) -> dict[str, int]:
     """Each morning (13:00 UTC), tell each agency how many submissions wait for review."""
     request_context.set_source("schedule:daily_digest")
+    # Each handler imports the services it runs: an API cold start loads none of these.
+    from chalicelib.services import review
+
     return review.send_digests(deps=bootstrap.deps())
 
 
@@ -57,6 +59,8 @@ def license_daily(event: Any) -> dict[str, Any]:
     """Warn agencies 30, 7 and 1 days before their free access ends, and apply the end once
     (each agency's days in its own time zone)."""
     request_context.set_source("schedule:license_daily")
+    from chalicelib.services import licensing
+
     return licensing.run_daily(deps=bootstrap.deps())
 
 
@@ -64,6 +68,8 @@ def license_daily(event: Any) -> dict[str, Any]:
 def retention_sweep(event: Any) -> dict[str, int]:
     """Delete what is due under each agency's retention policy, unless held."""
     request_context.set_source("schedule:retention_sweep")
+    from chalicelib.services import retention
+
     return retention.sweep(deps=bootstrap.deps())
 
 
@@ -75,6 +81,8 @@ def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
     if created is None or created["bucket"] != bootstrap.settings().evidence_bucket:
         logger.warning("ignored event", extra={"detail": event.detail})
         return {"outcome": "ignored"}
+    from chalicelib.services import ingest
+
     outcome = ingest.ingest_object(created["key"], version_id=created.get("version_id"), deps=bootstrap.deps())
     metrics.add_metric(name=f"Upload_{outcome.value}", unit="Count", value=1)
     metrics.flush_metrics()
@@ -87,6 +95,8 @@ def sequence_audit(event: Any) -> dict[str, int]:
     """Events landed in the audit inbox: chain each agency's waiting events, in order. The stream
     only says which agencies to look at; the inbox itself is what gets chained, so a redelivered
     or out-of-order record changes nothing. A failure raises and the stream delivers it again."""
+    from chalicelib.services import custody
+
     agencies = {_stream_key(record.keys) for record in event if record.event_name == "INSERT"}
     return custody.sequence(agencies, deps=bootstrap.deps())
 
@@ -95,6 +105,8 @@ def sequence_audit(event: Any) -> dict[str, int]:
 def export_chunk(event: Any) -> None:
     """Run one chunk of an export; the service queues the next one while the job runs."""
     request_context.set_source("queue:exports")
+    from chalicelib.services import exports
+
     for record in event:
         exports.handle_chunk_message(record.body, deps=bootstrap.export_deps(),
                                      time_left=lambda: event.context.get_remaining_time_in_millis() / 1000)

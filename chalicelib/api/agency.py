@@ -12,11 +12,10 @@ from ..domain.commands import (
     SetRetentionPolicy,
     UpdateAgencySettings,
 )
-from ..domain.exports import StartExport
 from ..domain.models import AuditFilter, Principal
 from ..http import datetime_param, handled, int_param, json_response, parse
 from ..observability import metrics
-from ..services import access, agencies, citizen_links, custody, exports, retention, review, submissions
+from ..services import access, agencies, citizen_links, custody, retention, review, submissions
 from ..views import link_view, submission_view
 from .common import agency_key, body, caller, page_base, params, request
 
@@ -124,6 +123,9 @@ def audit_log() -> Response:
 @agency_api.route("/agency/exports", methods=["POST"], authorizer=agency_key)
 @handled
 def start_export() -> Response:
+    from ..domain.exports import StartExport
+    from ..services import exports  # deferred, as in the two routes below: keeps every cold start light
+
     principal = agency_caller()
     job = exports.start_export(principal, parse(StartExport, body()), deps=bootstrap.export_deps())
     return json_response(exports.ExportView(job=job).body(), status=201)
@@ -132,6 +134,8 @@ def start_export() -> Response:
 @agency_api.route("/agency/exports/{export_id}", methods=["GET"], authorizer=agency_key)
 @handled
 def get_export(export_id: str) -> Response:
+    from ..services import exports
+
     query = params()
     view = exports.get_export(agency_caller(), export_id, deps=bootstrap.export_deps(), cursor=query.get("next"),
                               limit=int_param(query, "limit", 100))
@@ -141,6 +145,8 @@ def get_export(export_id: str) -> Response:
 @agency_api.route("/agency/exports/{export_id}/retry", methods=["POST"], authorizer=agency_key)
 @handled
 def retry_export(export_id: str) -> Response:
+    from ..services import exports
+
     job = exports.retry_export(agency_caller(), export_id, deps=bootstrap.export_deps())
     return json_response(exports.ExportView(job=job).body(), status=202)
 
