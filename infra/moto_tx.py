@@ -13,6 +13,11 @@ This shim keeps moto's own transaction code and changes two things around it:
 It also serialises DynamoDB writes behind one lock: moto is not thread-safe, and the ThreadedMotoServer
 serves requests on threads, so a conditional write or a transaction could interleave with another.
 
+A second, separate fix: moto's Table.query sorts every item of the table (all_items) before it
+filters them, O(n log n) Python comparisons per query, though it sorts the matches again anyway.
+Inside a query, all_items here returns the items unsorted, and only the queried partition when the
+query is on the table's own key: same results (moto's final sort is total), no full sort.
+
 tests/integration/test_moto_tx.py pins the moto source this relies on; re-check this shim when it
 fails after a moto upgrade. Never used in AWS: only infra/local_stack.py installs it."""
 from __future__ import annotations
@@ -60,12 +65,14 @@ def install() -> None:
         setattr(DynamoDBBackend, name, _locked(_originals[name]))
     DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     models.copy = _CopyInTransaction()  # type: ignore[assignment]
+    _originals["query"], _originals["all_items"] = Table.query, Table.all_items
+    Table.query, Table.all_items = _query(Table.query), _all_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Back to moto as shipped (the bench's "before" figures)."""
     for name, original in _originals.items():
-        setattr(DynamoDBBackend, name, original)
+        setattr(Table if name in ("query", "all_items") else DynamoDBBackend, name, original)
     _originals.clear()
     models.copy = copy  # type: ignore[assignment]
 
@@ -150,3 +157,29 @@ def _restore(backend: DynamoDBBackend, saved: Saved, streams: dict[str, int]) ->
 def _stream_lengths(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> dict[str, int]:
     return {name: len(table.stream_shard.items) for name, table, _ in _targets(backend, transact_items)
             if table.stream_shard is not None}
+
+
+def _query(run: Callable[..., Any]) -> Callable[..., Any]:
+    def query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        _active.partition = (hash_key,) if index_name is None and hash_key is not None else None
+        _active.querying = True
+        try:
+            return run(self, hash_key, *args, **kwargs)
+        finally:
+            _active.querying = False
+    query.__wrapped__ = run  # type: ignore[attr-defined]
+    return query
+
+
+def _all_items(self: Table) -> list[Any]:
+    if not getattr(_active, "querying", False):
+        return _originals["all_items"](self)  # type: ignore[no-any-return]
+    if _active.partition is not None:  # moto keeps only this partition's items: hand it just those
+        bucket = self.items.get(_active.partition[0])
+        buckets = [] if bucket is None else [bucket]
+    else:
+        buckets = list(self.items.values())
+    if not self.range_key_attr:
+        return buckets
+    return [item for bucket in buckets for item in bucket.values()]

@@ -22,8 +22,10 @@ from infra.local_stack import ACCOUNT, REGION
 
 pytestmark = pytest.mark.integration
 
-# sha256 of inspect.getsource(DynamoDBBackend.transact_write_items) in moto 5.2.5
+# sha256 of inspect.getsource(...) in moto 5.2.5: DynamoDBBackend.transact_write_items, Table.query, Table.all_items
 PINNED_SOURCE = "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4"
+PINNED_QUERY = "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e"
+PINNED_ALL_ITEMS = "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d"
 RECHECK = ("moto changed what infra/moto_tx.py relies on: re-read DynamoDBBackend.transact_write_items "
            "(its whole-table copy.deepcopy and the swap back) and Table's item methods, fix the shim, "
            "then update the pin in this test")
@@ -228,3 +230,63 @@ def test_moto_still_has_what_the_shim_relies_on():
         assert name in Table.__dict__ or name in inspect.getsource(Table.__init__), f"{RECHECK}: Table.{name}"
     assert list(inspect.signature(Table.delete_item).parameters) == ["self", "hash_key", "range_key"], RECHECK
     assert "items" in inspect.getsource(StreamShard.__init__), RECHECK
+    for name, pinned in (("query", PINNED_QUERY), ("all_items", PINNED_ALL_ITEMS)):
+        digest = hashlib.sha256(inspect.getsource(moto_tx._originals[name]).encode()).hexdigest()
+        assert digest == pinned, f"{RECHECK} (Table.{name}: source sha256 {digest})"
+    assert list(inspect.signature(moto_tx._originals["query"]).parameters)[1:9] == [
+        "hash_key", "range_comparison", "range_objs", "limit", "exclusive_start_key", "scan_index_forward",
+        "projection_expressions", "index_name"], RECHECK
+
+
+QUERIES = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "A#3"}}},
+    {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "ScanIndexForward": False, "Limit": 7,
+     "ExpressionAttributeValues": {":p": {"S": "A#4"}, ":s": {"S": "SUB#0001"}}},
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "A#none"}}},
+    {"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p AND gsi1sk > :s", "Limit": 9,
+     "ExpressionAttributeValues": {":p": {"S": "CASE#2"}, ":s": {"S": "SUB#100"}}},
+    {"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p", "ScanIndexForward": False,
+     "FilterExpression": "#b = :b", "ExpressionAttributeNames": {"#b": "blob"},
+     "ExpressionAttributeValues": {":p": {"S": "CASE#5"}, ":b": {"S": "x" * 100}}},
+]
+
+
+def every_page(db, table: str, query: dict) -> list:
+    pages, start = [], {}
+    while True:
+        page = db.query(TableName=table, **query, **start)
+        pages.append(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return pages
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def test_queries_answer_exactly_as_moto_as_shipped(tables):
+    db, main, _ = tables
+    fill(main, 400)
+    shimmed = [every_page(db, main, q) for q in QUERIES]
+    moto_tx.uninstall()
+    try:
+        shipped = [every_page(db, main, q) for q in QUERIES]
+    finally:
+        moto_tx.install()
+    assert shimmed == shipped and all(shipped[n][0] for n in (0, 1, 3, 4))
+
+
+def test_a_query_does_not_sort_the_whole_table(tables, monkeypatch):
+    db, main, _ = tables
+    fill(main, 2_000)
+    sorts = []
+    monkeypatch.setattr(Table, "sorted_items", _counting(Table.sorted_items, sorts), raising=True)
+    monkeypatch.setattr(models.table, "sorted", _counting(sorted, sorts), raising=False)
+    db.query(TableName=main, **QUERIES[3])
+    db.query(TableName=main, **QUERIES[0])
+    assert sorts and max(sorts) < 2_000 / 5, sorts  # what the query matched (a seventh), never all 2,000
+
+
+def _counting(sort, sizes: list):
+    def counted(*args, **kwargs):
+        items = args[-1] if args and isinstance(args[-1], list) else args[0]
+        sizes.append(len(items))
+        return sort(*args, **kwargs)
+    return counted
