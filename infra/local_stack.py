@@ -94,6 +94,7 @@ class LocalStack:
         from infra.provision import provision
 
         names = provision(page_origin=self.api_url, report=lambda line: self.log(f"  {line}"))
+        self._inbox_table = names["AuditInboxTable"]
         self._route_upload_events(names["EvidenceBucket"])
         self._prove_upload_events(names["EvidenceBucket"])
         self.seed = self._seed()
@@ -169,12 +170,36 @@ class LocalStack:
 
     def deliver_pending_events(self, wait_seconds: int = 0) -> int:
         """Hand queued messages to their handlers in app.py, as Lambda would: S3 events (through
-        the local EventBridge rule) to ingest_upload, export chunks to export_chunk."""
+        the local EventBridge rule) to ingest_upload, export chunks to export_chunk, and waiting
+        audit events to the sequencer."""
         app = importlib.import_module("app")
         delivered = self._deliver(self._queue_url, wait_seconds,
                                   lambda m: app.ingest_upload(json.loads(m["Body"]), _LambdaContext()))
-        return delivered + self._deliver(self._export_queue_url(), 0,
-                                         lambda m: app.export_chunk(_sqs_event(m), _LambdaContext()))
+        delivered += self._deliver(self._export_queue_url(), 0,
+                                   lambda m: app.export_chunk(_sqs_event(m), _LambdaContext()))
+        return delivered + self.sequence_audit()
+
+    def sequence_audit(self) -> int:
+        """What the inbox's stream does in AWS: wake the sequencer for each agency with waiting
+        events. The inbox only holds events not chained yet, so scanning it stays small."""
+        app = importlib.import_module("app")
+        pages = _client("dynamodb").get_paginator("scan").paginate(
+            TableName=self._inbox_table, ProjectionExpression="agency_id, event_id")
+        keys = [item for page in pages for item in page["Items"]]
+        if keys:
+            app.sequence_audit(_stream_event(self._inbox_table, keys), _LambdaContext())
+        self._trim_inbox_stream()
+        return len(keys)
+
+    def _trim_inbox_stream(self) -> None:
+        """moto keeps every stream record in memory for good, and nothing reads this stream here (the
+        pump above stands in for it), so drop them: a long-running stack stays bounded. (Disabling
+        the stream instead breaks moto's writes to the table: it keeps the shard but forgets its view type.)"""
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[ACCOUNT][REGION].tables[self._inbox_table].stream_shard
+        if shard is not None:
+            shard.items.clear()
 
     def _deliver(self, queue_url: str, wait_seconds: int, handle: Callable[[dict[str, Any]], Any]) -> int:
         sqs = _client("sqs")
@@ -312,6 +337,16 @@ def _sqs_event(message: dict[str, Any]) -> dict[str, Any]:
     return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
                          "body": message["Body"], "attributes": {}, "messageAttributes": {},
                          "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:local", "awsRegion": REGION}]}
+
+
+def _stream_event(table: str, keys: list[dict[str, Any]]) -> dict[str, Any]:
+    """INSERT records in the shape Lambda's DynamoDB stream integration delivers them."""
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/local"
+    return {"Records": [{"eventID": str(n), "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                         "awsRegion": REGION, "eventSourceARN": arn,
+                         "dynamodb": {"Keys": key, "SequenceNumber": str(n), "SizeBytes": 100,
+                                      "StreamViewType": "KEYS_ONLY", "ApproximateCreationDateTime": time.time()}}
+                        for n, key in enumerate(keys)]}
 
 
 def _client(service: str) -> Any:

@@ -25,6 +25,15 @@ class Stack:
         self.emails = local.emails
         self.wait_for = local.wait_for
 
+    def audit(self, key: str | None = None, **params: object) -> dict[str, object]:
+        """GET /agency/audit once every event recorded so far is chained (the pump chains them)."""
+        session = self.agency(key)
+
+        def chained() -> dict[str, object] | None:
+            body: dict[str, object] = session.get(f"{self.api_url}/agency/audit", params=params).json()
+            return body if body["waiting"] == 0 else None
+        return self.wait_for(chained, timeout=20, what="the audit events to be chained")
+
     def agency(self, key: str | None = None) -> requests.Session:
         """An HTTP session that calls the API as an agency user."""
         session = requests.Session()

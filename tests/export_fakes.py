@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from chalicelib.adapters.memory_audit import MemoryAuditLog
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.exports import ExportJob, ExportStatus, ManifestRow, SourceDigest, TargetRefused
-from chalicelib.adapters.memory_audit import MemoryAuditLog
 from chalicelib.domain.models import AuditEvent
 from tests.fakes import MemoryBlobs, Recorder
 

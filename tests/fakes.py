@@ -12,9 +12,9 @@ from chalicelib.adapters.memory_licenses import MemoryLicenses
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
-    AuditEvent,
     Agency,
     ApiKey,
+    AuditEvent,
     CitizenLink,
     EvidenceFile,
     FileStatus,

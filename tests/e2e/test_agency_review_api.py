@@ -65,8 +65,7 @@ def test_holds_and_policy_changes_are_admin_only_and_audited(stack):
     assert admin.put(f"{stack.api_url}/agency/holds/cases/HOLD-E2E", json={"reason": "court order"}).status_code == 200
     assert admin.delete(f"{stack.api_url}/agency/holds/cases/HOLD-E2E").status_code == 200
     assert admin.delete(f"{stack.api_url}/agency/holds/cases/HOLD-E2E").status_code == 404
-    actions = [e["action"] for e in admin.get(f"{stack.api_url}/agency/audit",
-                                               params={"target": "case:HOLD-E2E"}).json()["items"]]
+    actions = [e["action"] for e in stack.audit(stack.admin_key, target="case:HOLD-E2E")["items"]]
     assert actions == ["legal_hold.placed", "legal_hold.released"]
 
 
@@ -84,6 +83,6 @@ def test_the_audit_log_pages_and_refuses_bad_parameters(stack):
 def test_audit_entries_record_where_the_action_came_from(stack):
     sid = sent(stack, case_ref="SOURCE-1")
     stack.agency().get(f"{stack.api_url}/agency/submissions/{sid}", headers={"User-Agent": "evidence-desk/2.1"})
-    entries = stack.agency().get(f"{stack.api_url}/agency/audit", params={"target": f"submission:{sid}"}).json()
+    entries = stack.audit(target=f"submission:{sid}")
     viewed = [e for e in entries["items"] if e["action"] == "submission.viewed"]
     assert viewed and viewed[-1]["source"].startswith("ip:127.0.0.1") and "evidence-desk/2.1" in viewed[-1]["source"]

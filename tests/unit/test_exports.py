@@ -24,7 +24,8 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def xd(deps) -> ExportDeps:
-    return ExportDeps(clock=deps.clock, exports=MemoryExports(deps.audit), submissions=deps.submissions, audit=deps.audit,
+    return ExportDeps(clock=deps.clock, exports=MemoryExports(deps.audit), submissions=deps.submissions,
+                      audit=deps.audit,
                       storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence")
 
 
