@@ -9,6 +9,7 @@ class with free ports."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +59,7 @@ class LocalStack:
         self.moto_port, self.api_port = moto_port or free_port(), api_port or free_port()
         self.log, self.chalice_log = log, chalice_log
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
         self._chalice: subprocess.Popen[bytes] | None = None
@@ -219,8 +221,21 @@ class LocalStack:
             self._exports_url = _client("sqs").get_queue_url(QueueName=os.environ["EXPORT_QUEUE_NAME"])["QueueUrl"]
         return self._exports_url
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the pump (upload events, export chunks, the sequencer) while a test delivers by hand."""
+        self._paused.set()
+        time.sleep(1.5)  # let a delivery already under way finish
+        try:
+            yield
+        finally:
+            self._paused.clear()
+
     def _pump_events(self) -> None:
         while not self._stop.is_set():
+            if self._paused.is_set():
+                time.sleep(0.1)
+                continue
             try:
                 self.deliver_pending_events(wait_seconds=1)
             except Exception:

@@ -104,7 +104,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     while day <= now.date():
         for agency_id, submission_id in list(deps.submissions.due_on(day)):
             report["checked"] += 1
-            outcome = _sweep_one(agency_id, submission_id, now, policies, deps)
+            outcome = sweep_one(agency_id, submission_id, now, deps=deps, policies=policies)
             report[outcome] = report.get(outcome, 0) + 1
         if day < min(now.date(), real_today):  # today stays open: more of it may fall due later today
             deps.retention.set_last_swept_day(day)
@@ -112,8 +112,10 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     return report
 
 
-def _sweep_one(agency_id: str, submission_id: str, now: datetime, policies: dict[str, RetentionPolicy],
-               deps: Deps) -> str:
+def sweep_one(agency_id: str, submission_id: str, now: datetime, *, deps: Deps,
+              policies: dict[str, RetentionPolicy] | None = None) -> str:
+    """Judge one submission found on the due index, and delete it if it is due and not held."""
+    policies = {} if policies is None else policies
     submission = deps.submissions.get_submission(agency_id, submission_id)
     if submission is None:  # deleted between the index read and now
         return "gone"
