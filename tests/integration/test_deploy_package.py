@@ -37,7 +37,8 @@ def test_each_function_has_its_own_role_with_its_policy_file(packaged):
     roles = {name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
     expected = {"ApiHandlerRole": "api_handler", "AgencyKeyRole": "agency_key", "IngestUploadRole": "ingest_upload",
                 "RetentionSweepRole": "retention_sweep", "DailyDigestRole": "daily_digest",
-                "ExportChunkRole": "export_chunk", "LicenseDailyRole": "license_daily"}
+                "ExportChunkRole": "export_chunk", "LicenseDailyRole": "license_daily",
+                "SequenceAuditRole": "sequence_audit"}
     assert roles == set(expected)
     for role, policy_file in expected.items():
         attached = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]
@@ -49,3 +50,9 @@ def test_the_upload_handler_is_subscribed_to_object_created_events(packaged):
     patterns = [e["Properties"]["Pattern"] for e in function["Events"].values()]
     assert UPLOAD_EVENT_PATTERN in patterns
     assert function["Timeout"] == 900
+
+
+def test_the_sequencer_reads_the_audit_inbox_stream_from_its_oldest_record(packaged):
+    function = json.loads((packaged / "sam.json").read_text())["Resources"]["SequenceAudit"]["Properties"]
+    [source] = [e["Properties"] for e in function["Events"].values()]
+    assert "audit-inbox/stream/" in source["Stream"] and source["StartingPosition"] == "TRIM_HORIZON"
