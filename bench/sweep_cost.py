@@ -43,7 +43,7 @@ from chalicelib.services.deps import Deps  # noqa: E402
 from infra import cfn  # noqa: E402
 
 NOW = datetime(2021, 6, 1, 12, tzinfo=timezone.utc)
-TABLE, AUDIT, BUCKET = "bench-main", "bench-audit", "bench-evidence"
+TABLE, AUDIT, INBOX, BUCKET = "bench-main", "bench-audit", "bench-audit-inbox", "bench-evidence"
 
 
 def skip_moto_transaction_snapshots() -> None:
@@ -74,7 +74,7 @@ class Clock:
 def create_resources() -> None:
     props = cfn.load()["Resources"]
     db = boto3.client("dynamodb")
-    for name, logical in [(TABLE, "MainTable"), (AUDIT, "AuditTable")]:
+    for name, logical in [(TABLE, "MainTable"), (AUDIT, "AuditTable"), (INBOX, "AuditInboxTable")]:
         p = props[logical]["Properties"]
         extra = {"GlobalSecondaryIndexes": p["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in p else {}
         db.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", AttributeDefinitions=p["AttributeDefinitions"],
@@ -123,15 +123,15 @@ def measure(total: int, due: int) -> dict[str, object]:
         db, s3 = boto3.client("dynamodb"), boto3.client("s3")
         agency = Agency(agency_id=ids.new_id(NOW), name="Bench PD", created_at=NOW,
                         retention=RetentionPolicy(default_days=30))
-        DynamoAgencies(db, TABLE).create_agency(agency)
+        DynamoAgencies(db, TABLE, INBOX).create_agency(agency)
         populate(agency, total, due)
         calls: Counter[str] = Counter()
         for client in (db, s3):
             client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([
                 f"{model.service_model.service_name}.{model.name}"]))
-        deps = Deps(clock=Clock(), agencies=DynamoAgencies(db, TABLE), links=DynamoLinks(db, TABLE),
-                    submissions=DynamoSubmissions(db, TABLE), retention=DynamoRetention(db, TABLE),
-                    audit=DynamoAuditLog(db, AUDIT), blobs=S3BlobStore(s3, BUCKET), sms=None,  # type: ignore[arg-type]
+        deps = Deps(clock=Clock(), agencies=DynamoAgencies(db, TABLE, INBOX), links=DynamoLinks(db, TABLE, INBOX),
+                    submissions=DynamoSubmissions(db, TABLE, INBOX), retention=DynamoRetention(db, TABLE, INBOX),
+                    audit=DynamoAuditLog(db, AUDIT, INBOX, TABLE), blobs=S3BlobStore(s3, BUCKET), sms=None,  # type: ignore[arg-type]
                     email=None, access_requests=None, licenses=None,  # type: ignore[arg-type]
                     max_upload_bytes=1)
         deps.retention.set_last_swept_day((NOW - timedelta(days=1)).date())  # a sweep ran yesterday

@@ -44,7 +44,7 @@ def test_the_bucket_is_private_versioned_and_kms_encrypted():
 
 def test_every_table_has_kms_encryption_and_point_in_time_recovery():
     tables = {k: v["Properties"] for k, v in resources().items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert set(tables) == {"MainTable", "AuditTable", "IdempotencyTable"}
+    assert set(tables) == {"MainTable", "AuditTable", "AuditInboxTable"}
     for props in tables.values():
         assert props["SSESpecification"]["SSEEnabled"] and props["SSESpecification"]["SSEType"] == "KMS"
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
@@ -55,7 +55,14 @@ def test_chalice_points_each_function_at_a_policy_file_that_exists():
     assert config["autogen_policy"] is False
     functions = config["stages"]["prod"]["lambda_functions"]
     assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest",
-                              "export_chunk", "license_daily"}
+                              "export_chunk", "license_daily", "sequence_audit"}
     for settings in functions.values():
         policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).resolve().read_text())
         assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
+
+
+def test_the_audit_inbox_streams_its_keys_to_wake_the_sequencer_and_keeps_its_events():
+    inbox = resources()["AuditInboxTable"]
+    assert inbox["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    assert inbox["DeletionPolicy"] == "Retain" and inbox["Properties"]["DeletionProtectionEnabled"]
+    assert [k["AttributeName"] for k in inbox["Properties"]["KeySchema"]] == ["agency_id", "event_id"]
