@@ -25,8 +25,8 @@ from moto import mock_aws  # noqa: E402
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies  # noqa: E402
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog  # noqa: E402
 from chalicelib.adapters.dynamo_codec import to_item  # noqa: E402
+from chalicelib.adapters.dynamo_holds import DynamoHolds  # noqa: E402
 from chalicelib.adapters.dynamo_links import DynamoLinks  # noqa: E402
-from chalicelib.adapters.dynamo_retention import DynamoRetention  # noqa: E402
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions  # noqa: E402
 from chalicelib.adapters.s3_blobs import S3BlobStore  # noqa: E402
 from chalicelib.domain import ids, links  # noqa: E402
@@ -130,11 +130,11 @@ def measure(total: int, due: int) -> dict[str, object]:
             client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([
                 f"{model.service_model.service_name}.{model.name}"]))
         deps = Deps(clock=Clock(), agencies=DynamoAgencies(db, TABLE, INBOX), links=DynamoLinks(db, TABLE, INBOX),
-                    submissions=DynamoSubmissions(db, TABLE, INBOX), retention=DynamoRetention(db, TABLE, INBOX),
+                    submissions=DynamoSubmissions(db, TABLE, INBOX), holds=DynamoHolds(db, TABLE, INBOX),
                     audit=DynamoAuditLog(db, AUDIT, INBOX, TABLE), blobs=S3BlobStore(s3, BUCKET), sms=None,  # type: ignore[arg-type]
                     email=None, access_requests=None, licenses=None,  # type: ignore[arg-type]
                     max_upload_bytes=1)
-        deps.retention.set_last_swept_day((NOW - timedelta(days=1)).date())  # a sweep ran yesterday
+        deps.submissions.set_last_swept_day((NOW - timedelta(days=1)).date())  # a sweep ran yesterday
         started = time.perf_counter()
         report = retention.sweep(deps=deps)
         seconds = time.perf_counter() - started

@@ -63,9 +63,9 @@ def _aws_deps() -> Deps:
     from .adapters.dynamo_access_requests import DynamoAccessRequests
     from .adapters.dynamo_agencies import DynamoAgencies
     from .adapters.dynamo_audit import DynamoAuditLog
+    from .adapters.dynamo_holds import DynamoHolds
     from .adapters.dynamo_licenses import DynamoLicenses
     from .adapters.dynamo_links import DynamoLinks
-    from .adapters.dynamo_retention import DynamoRetention
     from .adapters.dynamo_submissions import DynamoSubmissions
     from .adapters.messaging import SesEmail, SnsSms
     from .adapters.s3_blobs import S3BlobStore
@@ -76,7 +76,7 @@ def _aws_deps() -> Deps:
         clock=SystemClock(), agencies=DynamoAgencies(db, main, inbox), links=DynamoLinks(db, main, inbox),
         submissions=DynamoSubmissions(db, main, inbox),
         audit=DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
-        retention=DynamoRetention(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
+        holds=DynamoHolds(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
         licenses=DynamoLicenses(db, main, inbox),
         blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
         email=SesEmail(_LazyClient("ses"), cfg.email_sender),

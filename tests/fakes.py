@@ -124,6 +124,7 @@ class MemorySubmissions(Recorder):
         self.items: dict[tuple[str, str], Submission] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
         self.due_queries = 0
+        self.swept: date | None = None
 
     def get_submission(self, agency_id: str, submission_id: str) -> Submission | None:
         found = self.items.get((agency_id, submission_id))
@@ -202,13 +203,20 @@ class MemorySubmissions(Recorder):
         more = len(mine) > limit
         return Page(items=[s.model_copy(deep=True) for s in page], next_cursor=page[-1].submission_id if more else None)
 
+    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
+        return self.tombstones.get((agency_id, submission_id))
 
-class MemoryRetention(Recorder):
-    def __init__(self, submissions: MemorySubmissions | None = None, audit: MemoryAuditLog | None = None) -> None:
+    def last_swept_day(self) -> date | None:
+        return self.swept
+
+    def set_last_swept_day(self, day: date) -> None:
+        self.swept = day
+
+
+class MemoryHolds(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
         super().__init__(audit)
         self.holds: dict[tuple[str, str], Hold] = {}
-        self.submissions = submissions
-        self.swept: date | None = None
 
     def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
         if (hold.agency_id, hold.case_ref) in self.holds:
@@ -225,15 +233,6 @@ class MemoryRetention(Recorder):
 
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None:
         return self.holds.get((agency_id, case_ref))
-
-    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
-        return self.submissions.tombstones.get((agency_id, submission_id)) if self.submissions else None
-
-    def last_swept_day(self) -> date | None:
-        return self.swept
-
-    def set_last_swept_day(self, day: date) -> None:
-        self.swept = day
 
 
 class MemoryAccessRequests:
@@ -354,7 +353,7 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions(audit)
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=agencies, links=MemoryLinks(audit), submissions=submissions,
-        retention=MemoryRetention(submissions, audit), access_requests=MemoryAccessRequests(),
+        holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(),
         licenses=MemoryLicenses(), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,

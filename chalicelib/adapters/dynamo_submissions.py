@@ -23,6 +23,7 @@ from .dynamo_codec import DynamoBase, conflicts_as, decode_cursor, encode_cursor
 from .dynamo_pages import query_items
 
 CASE_INDEX, DUE_INDEX, PENDING_INDEX = "gsi1", "gsi2", "gsi3"
+SWEEP_KEY = ("SYSTEM", "RETENTION_SWEEP")
 PENDING = "PENDING"
 
 
@@ -173,3 +174,15 @@ class DynamoSubmissions(DynamoBase):
     @staticmethod
     def _key(agency_id: str, submission_id: str) -> dict[str, str]:
         return {"pk": f"AGENCY#{agency_id}", "sk": f"SUB#{submission_id}"}
+
+    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
+        item = self._get(f"AGENCY#{agency_id}", f"TOMBSTONE#{submission_id}")
+        return Tombstone.model_validate(item) if item else None
+
+    def last_swept_day(self) -> date | None:
+        item = self._get(*SWEEP_KEY)
+        return date.fromisoformat(item["day"]) if item else None
+
+    def set_last_swept_day(self, day: date) -> None:
+        self._db.put_item(TableName=self._table, Item=to_item(
+            {"pk": SWEEP_KEY[0], "sk": SWEEP_KEY[1], "day": day.isoformat()}))

@@ -78,6 +78,11 @@ class SubmissionRepository(Protocol):
     def list_submissions(
         self, agency_id: str, *, case_ref: str | None, limit: int, cursor: str | None
     ) -> Page: ...
+    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
+        """What a deletion left of the submission."""
+    def last_swept_day(self) -> date | None:
+        """The retention sweep's checkpoint: the last day whose due index it finished."""
+    def set_last_swept_day(self, day: date) -> None: ...
 
 
 class AccessRequestRepository(Protocol):
@@ -90,15 +95,13 @@ class AccessRequestRepository(Protocol):
     def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page: ...
 
 
-class RetentionRepository(Protocol):
+class HoldRepository(Protocol):
+    """Legal holds on whole cases (a submission's own hold is a field of the submission)."""
+
     def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
         """False (and nothing written) if the case is already on hold."""
     def release_hold(self, agency_id: str, case_ref: str, *, event: AuditEvent | None = None) -> bool: ...
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None: ...
-    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None: ...
-    def last_swept_day(self) -> date | None: ...
-    def set_last_swept_day(self, day: date) -> None: ...
-
 
 
 class LicenseRepository(Protocol):

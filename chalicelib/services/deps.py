@@ -12,9 +12,9 @@ from ..domain.ports import (
     BlobStore,
     Clock,
     EmailSender,
+    HoldRepository,
     LicenseRepository,
     LinkRepository,
-    RetentionRepository,
     SmsSender,
     SubmissionRepository,
 )
@@ -27,7 +27,7 @@ class Deps:
     links: LinkRepository
     submissions: SubmissionRepository
     audit: AuditLog
-    retention: RetentionRepository
+    holds: HoldRepository
     access_requests: AccessRequestRepository
     licenses: LicenseRepository
     blobs: BlobStore

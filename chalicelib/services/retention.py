@@ -55,21 +55,21 @@ def hold_case(principal: Principal, case_ref: str, cmd: PlaceHold, *, deps: Deps
     hold = Hold(agency_id=principal.agency_id, case_ref=case_ref, reason=cmd.reason, placed_by=principal.actor,
                 placed_at=deps.clock.now())
     event = _hold_event(principal, f"case:{case_ref}", "legal_hold.placed", {"reason": cmd.reason}, deps)
-    if not deps.retention.place_hold(hold, event=event):  # already held: PUT again changes nothing
-        return deps.retention.case_hold(principal.agency_id, case_ref) or hold
+    if not deps.holds.place_hold(hold, event=event):  # already held: PUT again changes nothing
+        return deps.holds.case_hold(principal.agency_id, case_ref) or hold
     return hold
 
 
 def release_case(principal: Principal, case_ref: str, *, deps: Deps) -> None:
     submissions.check_case_ref(case_ref)
     agency = allow(principal, Capability.LEGAL_HOLD, deps=deps)
-    if deps.retention.case_hold(principal.agency_id, case_ref) is None:
+    if deps.holds.case_hold(principal.agency_id, case_ref) is None:
         raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
     # What fell due during the hold was skipped by the sweep: file it under today again. First,
     # while the hold still stops the sweep, so a crash before the release leaves nothing half done.
     _reschedule(principal.agency_id, case_ref, agency.retention, deps)
     event = _hold_event(principal, f"case:{case_ref}", "legal_hold.released", {}, deps)
-    if not deps.retention.release_hold(principal.agency_id, case_ref, event=event):
+    if not deps.holds.release_hold(principal.agency_id, case_ref, event=event):
         raise NotFound(f"Case {case_ref} has no legal hold.", code="hold_not_found")
 
 
@@ -99,7 +99,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     now = now or deps.clock.now()
     report = {"checked": 0, "deleted": 0, "held": 0}
     policies: dict[str, RetentionPolicy] = {}  # each agency's policy, read once per sweep
-    last = deps.retention.last_swept_day()
+    last = deps.submissions.last_swept_day()
     day = (last + timedelta(days=1)) if last else now.date() - timedelta(days=MAX_CATCH_UP_DAYS)
     while day <= now.date():
         for agency_id, submission_id in list(deps.submissions.due_on(day)):
@@ -107,7 +107,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
             outcome = sweep_one(agency_id, submission_id, now, deps=deps, policies=policies)
             report[outcome] = report.get(outcome, 0) + 1
         if day < min(now.date(), real_today):  # today stays open: more of it may fall due later today
-            deps.retention.set_last_swept_day(day)
+            deps.submissions.set_last_swept_day(day)
         day += timedelta(days=1)
     return report
 
@@ -119,7 +119,7 @@ def sweep_one(agency_id: str, submission_id: str, now: datetime, *, deps: Deps,
     submission = deps.submissions.get_submission(agency_id, submission_id)
     if submission is None:  # deleted between the index read and now
         return "gone"
-    case_hold = deps.retention.case_hold(agency_id, submission.case_ref) is not None
+    case_hold = deps.holds.case_hold(agency_id, submission.case_ref) is not None
     verdict = retention.verdict(submission, case_on_hold=case_hold, now=now)
     if verdict.is_hold:
         _refuse(submission, verdict, deps)

@@ -161,11 +161,12 @@ def sweep_run(case: Case) -> None:
 def sweep_state(case: Case) -> Any:
     deps = bootstrap.deps()
     log = chained(case.agency_id)
-    grave = deps.retention.tombstone(case.agency_id, case.data["sid"])
+    grave = deps.submissions.tombstone(case.agency_id, case.data["sid"])
     gone = deps.submissions.get_submission(case.agency_id, case.data["sid"]) is None
     prefix = f"agencies/{case.agency_id}/"
     left = boto3.client("s3").list_object_versions(Bucket=bootstrap.settings().evidence_bucket, Prefix=prefix)
-    return gone, grave is not None, len(left.get("Versions", [])), deps.agencies.get_agency(case.agency_id).used_bytes, log
+    used = deps.agencies.get_agency(case.agency_id).used_bytes
+    return gone, grave is not None, len(left.get("Versions", [])), used, log
 
 
 def review_setup() -> Case:
@@ -195,7 +196,7 @@ def hold_run(case: Case) -> None:
 
 
 def hold_state(case: Case) -> Any:
-    held = bootstrap.deps().retention.case_hold(case.agency_id, "CRASH-1")
+    held = bootstrap.deps().holds.case_hold(case.agency_id, "CRASH-1")
     return held is not None and held.reason, chained(case.agency_id)
 
 

@@ -12,8 +12,8 @@ import pytest
 from chalicelib.adapters.dynamo_access_requests import DynamoAccessRequests
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog
+from chalicelib.adapters.dynamo_holds import DynamoHolds
 from chalicelib.adapters.dynamo_links import DynamoLinks
-from chalicelib.adapters.dynamo_retention import DynamoRetention
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.domain import audit, ids, links
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus, fingerprint
@@ -38,8 +38,8 @@ from tests.fakes import (
     MemoryAccessRequests,
     MemoryAgencies,
     MemoryAuditLog,
+    MemoryHolds,
     MemoryLinks,
-    MemoryRetention,
     MemorySubmissions,
 )
 
@@ -60,19 +60,19 @@ def implementations(name, in_memory, on_dynamodb, table_var="TABLE_NAME"):
 agencies_repo = implementations("agencies_repo", MemoryAgencies, DynamoAgencies)
 links_repo = implementations("links_repo", MemoryLinks, DynamoLinks)
 submissions_repo = implementations("submissions_repo", MemorySubmissions, DynamoSubmissions)
-retention_repo = implementations("retention_repo", MemoryRetention, DynamoRetention)
+holds_repo = implementations("holds_repo", MemoryHolds, DynamoHolds)
 requests_repo = implementations("requests_repo", MemoryAccessRequests, DynamoAccessRequests)
 
 
-def test_case_holds_are_placed_found_and_released(retention_repo):
+def test_case_holds_are_placed_found_and_released(holds_repo):
     agency_id = new_id()
     hold = Hold(agency_id=agency_id, case_ref="C-9", reason="litigation", placed_by="key:k", placed_at=START)
-    retention_repo.place_hold(hold)
-    assert retention_repo.case_hold(agency_id, "C-9") == hold
-    assert retention_repo.case_hold(new_id(), "C-9") is None
-    assert retention_repo.release_hold(agency_id, "C-9") is True
-    assert retention_repo.release_hold(agency_id, "C-9") is False
-    assert retention_repo.case_hold(agency_id, "C-9") is None
+    holds_repo.place_hold(hold)
+    assert holds_repo.case_hold(agency_id, "C-9") == hold
+    assert holds_repo.case_hold(new_id(), "C-9") is None
+    assert holds_repo.release_hold(agency_id, "C-9") is True
+    assert holds_repo.release_hold(agency_id, "C-9") is False
+    assert holds_repo.case_hold(agency_id, "C-9") is None
 
 
 def new_id(offset_minutes: int = 0) -> str:

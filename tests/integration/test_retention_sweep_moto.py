@@ -50,7 +50,7 @@ def test_a_sweep_killed_midway_then_rerun_deletes_exactly_what_is_due(stack):
     remaining = {sid for sid in due + [kept, held] if deps.submissions.get_submission(agency.agency_id, sid)}
     assert remaining == {kept, held}
     for sid in due:
-        grave = deps.retention.tombstone(agency.agency_id, sid)
+        grave = deps.submissions.tombstone(agency.agency_id, sid)
         assert grave and grave.rule == "default" and grave.files[0]["sha256"]
     versions = s3.list_object_versions(Bucket=bucket, Prefix=f"agencies/{agency.agency_id}/cases/DUE-")
     assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []

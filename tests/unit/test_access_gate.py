@@ -111,7 +111,7 @@ def test_a_limited_agency_runs_an_export_of_its_evidence_to_the_end(limited, off
 
 def test_a_limited_agency_places_and_releases_legal_holds(limited, admin, deps):
     retention.hold_case(admin, "C-LIM", PlaceHold(reason="litigation"), deps=deps)
-    assert deps.retention.case_hold(admin.agency_id, "C-LIM") is not None
+    assert deps.holds.case_hold(admin.agency_id, "C-LIM") is not None
     retention.release_case(admin, "C-LIM", deps=deps)
     held = retention.hold_submission(admin, limited.submission_id, True, "court order", deps=deps)
     assert held.legal_hold

@@ -136,7 +136,7 @@ def test_a_submission_is_deleted_on_its_due_instant_not_before(officer, admin, d
     clock.at = start + timedelta(days=30)
     assert retention.sweep(deps=deps)["deleted"] == 1
     assert deps.submissions.get_submission(officer.agency_id, done.submission_id) is None
-    grave = deps.retention.tombstone(officer.agency_id, done.submission_id)
+    grave = deps.submissions.tombstone(officer.agency_id, done.submission_id)
     assert grave.rule == "default" and grave.days == 30 and grave.files[0]["sha256"] is None
     assert not deps.blobs.objects
     assert deps.audit.actions(officer.agency_id)[-1] == "evidence.deleted"
@@ -273,7 +273,7 @@ def test_a_limited_agency_still_reads_and_downloads_but_sends_no_links_and_revie
 def test_a_time_travelling_sweep_does_not_move_the_checkpoint_past_the_real_day(officer, admin, deps, clock):
     policy(admin, deps, default_days=2)
     retention.sweep(deps=deps, now=clock.now() + timedelta(days=5))
-    assert deps.retention.last_swept_day() == clock.now().date() - timedelta(days=1)
+    assert deps.submissions.last_swept_day() == clock.now().date() - timedelta(days=1)
     done = sent_submission(officer, deps)  # due in 2 days: a day the time-travelling sweep passed
     clock.advance(days=3)
     assert retention.sweep(deps=deps)["deleted"] == 1

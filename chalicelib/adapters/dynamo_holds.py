@@ -1,16 +1,12 @@
-"""Legal holds on cases, tombstones of deleted submissions, and the sweep's checkpoint."""
+"""Legal holds on whole cases, in the main table."""
 from __future__ import annotations
 
-from datetime import date
-
 from ..domain.errors import Conflict
-from ..domain.models import AuditEvent, Hold, Tombstone
+from ..domain.models import AuditEvent, Hold
 from .dynamo_codec import DynamoBase, to_item
 
-SWEEP_KEY = ("SYSTEM", "RETENTION_SWEEP")
 
-
-class DynamoRetention(DynamoBase):
+class DynamoHolds(DynamoBase):
     def place_hold(self, hold: Hold, *, event: AuditEvent | None = None) -> bool:
         item = {"pk": f"AGENCY#{hold.agency_id}", "sk": f"HOLD#CASE#{hold.case_ref}", **hold.model_dump(mode="json")}
         try:
@@ -34,15 +30,3 @@ class DynamoRetention(DynamoBase):
     def case_hold(self, agency_id: str, case_ref: str) -> Hold | None:
         item = self._get(f"AGENCY#{agency_id}", f"HOLD#CASE#{case_ref}")
         return Hold.model_validate(item) if item else None
-
-    def tombstone(self, agency_id: str, submission_id: str) -> Tombstone | None:
-        item = self._get(f"AGENCY#{agency_id}", f"TOMBSTONE#{submission_id}")
-        return Tombstone.model_validate(item) if item else None
-
-    def last_swept_day(self) -> date | None:
-        item = self._get(*SWEEP_KEY)
-        return date.fromisoformat(item["day"]) if item else None
-
-    def set_last_swept_day(self, day: date) -> None:
-        self._db.put_item(TableName=self._table, Item=to_item(
-            {"pk": SWEEP_KEY[0], "sk": SWEEP_KEY[1], "day": day.isoformat()}))
