@@ -17,7 +17,7 @@ from typing import Any
 from .adapters.memory_audit import MemoryAuditLog
 from .adapters.memory_licenses import MemoryLicenses
 from .domain.licensing import Entitlements, LicenseKind
-from .domain.models import AccessMode, Agency
+from .domain.models import AccessMode, Agency, AuditEvent
 from .services import licensing
 
 Range = tuple[date, date]
@@ -55,7 +55,7 @@ class _Agencies:
     def get_agency(self, agency_id: str) -> Agency | None:
         return self.agencies.get(agency_id)
 
-    def save_agency(self, agency: Agency) -> None:
+    def save_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None:
         self.agencies[agency.agency_id] = agency
 
 
@@ -68,9 +68,9 @@ class _World:
     """The licensing service's dependencies (services.deps.LicensingDeps), in memory."""
 
     def __init__(self) -> None:
-        self.licenses = MemoryLicenses()
-        self.clock = _DayClock()
         self.audit = MemoryAuditLog()
+        self.licenses = MemoryLicenses(audit=self.audit)
+        self.clock = _DayClock()
         self.agencies = _Agencies()
         self.email = _Outbox()
 

@@ -235,29 +235,33 @@ class MemoryHolds(Recorder):
         return self.holds.get((agency_id, case_ref))
 
 
-class MemoryAccessRequests:
-    def __init__(self) -> None:
+class MemoryAccessRequests(Recorder):
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
         self.requests: dict[str, AccessRequest] = {}
         self.fingerprints: dict[str, str] = {}
 
-    def create(self, request: AccessRequest) -> None:
+    def create(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
         if request.fingerprint in self.fingerprints:
             raise Conflict("A request from this organisation is already on file.", code="duplicate_request")
         self.requests[request.request_id] = request
         self.fingerprints[request.fingerprint] = request.request_id
+        self._record(event)
 
     def get(self, request_id: str) -> AccessRequest | None:
         return self.requests.get(request_id)
 
-    def decide(self, request: AccessRequest) -> None:
+    def decide(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
         if self.requests[request.request_id].status is not RequestStatus.PENDING:
             raise Conflict("This request was already decided.", code="already_decided")
         self.requests[request.request_id] = request
         if request.status is RequestStatus.DENIED:
             self.fingerprints.pop(request.fingerprint, None)
+        self._record(event)
 
-    def attach_agency(self, request_id: str, agency_id: str) -> None:
+    def attach_agency(self, request_id: str, agency_id: str, *, event: AuditEvent | None = None) -> None:
         self.requests[request_id] = self.requests[request_id].model_copy(update={"agency_id": agency_id})
+        self._record(event)
 
     def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page:
         matching = sorted((r for r in self.requests.values() if r.status is status), key=lambda r: r.request_id)
@@ -353,8 +357,8 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions(audit)
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=agencies, links=MemoryLinks(audit), submissions=submissions,
-        holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(),
-        licenses=MemoryLicenses(), audit=audit,
+        holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(audit),
+        licenses=MemoryLicenses(audit=audit), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
     )

@@ -5,28 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.access_requests import AccessRequest, RequestStatus
-from ..domain.models import Page
-from .dynamo_codec import DynamoBase, conflicts_as, decode_cursor, encode_cursor, from_item, to_item, value
+from ..domain.models import AuditEvent, Page
+from .dynamo_codec import DynamoBase, decode_cursor, encode_cursor, from_item, to_item, value
 
 LISTING = "ACCESSREQ"
 
 
 class DynamoAccessRequests(DynamoBase):
-    def create(self, request: AccessRequest) -> None:
-        with conflicts_as("A request from this organisation is already on file.", code="duplicate_request"):
-            self._db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table, "Item": to_item(self._item(request)),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
-                         "Item": to_item({"pk": f"ACCESSREQ_FP#{request.fingerprint}", "sk": "FP",
-                                          "request_id": request.request_id})}},
-            ])
+    def create(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
+        self._commit(
+            {"Put": {"TableName": self._table, "Item": to_item(self._item(request)),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                     "Item": to_item({"pk": f"ACCESSREQ_FP#{request.fingerprint}", "sk": "FP",
+                                      "request_id": request.request_id})}},
+            event=event, conflict="A request from this organisation is already on file.", code="duplicate_request")
 
     def get(self, request_id: str) -> AccessRequest | None:
         item = self._get(f"ACCESSREQ#{request_id}", "REQUEST")
         return AccessRequest.model_validate(item) if item else None
 
-    def decide(self, request: AccessRequest) -> None:
+    def decide(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
         """Store the decision if the request is still pending; Conflict otherwise. A denial frees
         the fingerprint so the organisation may ask again later."""
         items: list[dict[str, Any]] = [{"Put": {
@@ -36,12 +35,13 @@ class DynamoAccessRequests(DynamoBase):
         if request.status is RequestStatus.DENIED:
             items.append({"Delete": {"TableName": self._table,
                                      "Key": to_item({"pk": f"ACCESSREQ_FP#{request.fingerprint}", "sk": "FP"})}})
-        with conflicts_as("This request was already decided.", code="already_decided"):
-            self._db.transact_write_items(TransactItems=items)
+        self._commit(*items, event=event, conflict="This request was already decided.", code="already_decided")
 
-    def attach_agency(self, request_id: str, agency_id: str) -> None:
-        self._db.update_item(TableName=self._table, Key=to_item({"pk": f"ACCESSREQ#{request_id}", "sk": "REQUEST"}),
-                             UpdateExpression="SET agency_id = :a", ExpressionAttributeValues={":a": value(agency_id)})
+    def attach_agency(self, request_id: str, agency_id: str, *, event: AuditEvent | None = None) -> None:
+        self._commit({"Update": {
+            "TableName": self._table, "Key": to_item({"pk": f"ACCESSREQ#{request_id}", "sk": "REQUEST"}),
+            "UpdateExpression": "SET agency_id = :a", "ExpressionAttributeValues": {":a": value(agency_id)}}},
+            event=event, conflict="No such access request.")
 
     def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page:
         query: dict[str, Any] = {

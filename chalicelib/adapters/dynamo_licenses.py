@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..domain.licensing import GLOBAL_END, MAX_ENDING_RANGE_DAYS, AgencyLicense, ProgramSettings, end_index_key
-from .dynamo_codec import DynamoBase, conflicts_as, to_item, value
+from ..domain.models import AuditEvent
+from .dynamo_codec import DynamoBase, to_item, value
 from .dynamo_pages import query_items
 
 SETTINGS_KEY = ("SYSTEM", "PROGRAM_SETTINGS")
@@ -19,14 +20,16 @@ class DynamoLicenses(DynamoBase):
         item = self._get(f"AGENCY#{agency_id}", "LICENSE")
         return AgencyLicense.model_validate(item) if item else None
 
-    def create(self, lic: AgencyLicense) -> None:
-        self._put(self._item(lic), new=True, conflict=f"Agency {lic.agency_id} already has a licence.")
+    def create(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> None:
+        self._commit({"Put": self._write(self._item(lic), new=True)}, event=event,
+                     conflict=f"Agency {lic.agency_id} already has a licence.")
 
-    def save(self, lic: AgencyLicense) -> AgencyLicense:
+    def save(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> AgencyLicense:
         saved = lic.model_copy(update={"version": lic.version + 1})
-        with conflicts_as("The licence changed meanwhile; try again.", code="concurrent_change"):
-            self._db.put_item(TableName=self._table, Item=to_item(self._item(saved)),
-                              ConditionExpression="version = :v", ExpressionAttributeValues={":v": value(lic.version)})
+        self._commit({"Put": {"TableName": self._table, "Item": to_item(self._item(saved)),
+                              "ConditionExpression": "version = :v",
+                              "ExpressionAttributeValues": {":v": value(lic.version)}}},
+                     event=event, conflict="The licence changed meanwhile; try again.", code="concurrent_change")
         return saved
 
     def ending_between(self, start: date, end: date) -> Iterator[str]:
@@ -50,13 +53,14 @@ class DynamoLicenses(DynamoBase):
         item = self._get(*SETTINGS_KEY)
         return ProgramSettings.model_validate(item) if item else ProgramSettings()
 
-    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
+    def save_settings(self, settings: ProgramSettings, *, event: AuditEvent | None = None) -> ProgramSettings:
         saved = settings.model_copy(update={"version": settings.version + 1})
         condition = "version = :v" if settings.version else "attribute_not_exists(pk)"
         values = {"ExpressionAttributeValues": {":v": value(settings.version)}} if settings.version else {}
-        with conflicts_as("The program settings changed meanwhile; try again.", code="concurrent_change"):
-            self._db.put_item(TableName=self._table, ConditionExpression=condition, **values, Item=to_item(
-                {"pk": SETTINGS_KEY[0], "sk": SETTINGS_KEY[1], **saved.model_dump(mode="json")}))
+        item = to_item({"pk": SETTINGS_KEY[0], "sk": SETTINGS_KEY[1], **saved.model_dump(mode="json")})
+        self._commit({"Put": {"TableName": self._table, "ConditionExpression": condition, **values, "Item": item}},
+                     event=event, conflict="The program settings changed meanwhile; try again.",
+                     code="concurrent_change")
         return saved
 
     @staticmethod

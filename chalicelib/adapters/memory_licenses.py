@@ -14,10 +14,13 @@ from ..domain.licensing import (
     ProgramSettings,
     end_index_key,
 )
+from ..domain.models import AuditEvent
+from .memory_audit import MemoryAuditLog
 
 
 class MemoryLicenses:
-    def __init__(self, settings: ProgramSettings | None = None) -> None:
+    def __init__(self, settings: ProgramSettings | None = None, audit: MemoryAuditLog | None = None) -> None:
+        self.audit = audit or MemoryAuditLog()  # where events passed with a write are recorded
         self._licenses: dict[str, AgencyLicense] = {}
         self._by_end: dict[str, set[str]] = {}
         self._settings = (settings or ProgramSettings()).model_copy(deep=True)
@@ -27,18 +30,24 @@ class MemoryLicenses:
         found = self._licenses.get(agency_id)
         return found.model_copy(deep=True) if found else None
 
-    def create(self, lic: AgencyLicense) -> None:
+    def create(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> None:
         if lic.agency_id in self._licenses:
             raise Conflict(f"Agency {lic.agency_id} already has a licence.", code="license_exists")
         self._store(lic.model_copy(deep=True))
+        self._record(event)
 
-    def save(self, lic: AgencyLicense) -> AgencyLicense:
+    def save(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> AgencyLicense:
         stored = self._licenses.get(lic.agency_id)
         if stored is None or stored.version != lic.version:
             raise Conflict("The licence changed meanwhile; try again.", code="concurrent_change")
         saved = lic.model_copy(update={"version": lic.version + 1}, deep=True)
         self._store(saved)
+        self._record(event)
         return saved.model_copy(deep=True)
+
+    def _record(self, event: AuditEvent | None) -> None:
+        if event is not None:
+            self.audit.record(event)
 
     def _store(self, lic: AgencyLicense) -> None:
         for members in self._by_end.values():
@@ -64,8 +73,9 @@ class MemoryLicenses:
     def get_settings(self) -> ProgramSettings:
         return self._settings.model_copy(deep=True)
 
-    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
+    def save_settings(self, settings: ProgramSettings, *, event: AuditEvent | None = None) -> ProgramSettings:
         if settings.version != self._settings.version:
             raise Conflict("The program settings changed meanwhile; try again.", code="concurrent_change")
         self._settings = settings.model_copy(update={"version": settings.version + 1}, deep=True)
+        self._record(event)
         return self._settings.model_copy(deep=True)

@@ -43,7 +43,8 @@ class AgencyDirectory(Protocol):
     """The part of AgencyRepository the licensing service needs (the replay has only this)."""
 
     def get_agency(self, agency_id: str) -> Agency | None: ...
-    def save_agency(self, agency: Agency) -> None: ...
+    def save_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None: ...
+
 
 class LinkRepository(Protocol):
     def create_link(self, link: CitizenLink, token_hash: str, *, event: AuditEvent | None = None) -> None: ...
@@ -86,12 +87,12 @@ class SubmissionRepository(Protocol):
 
 
 class AccessRequestRepository(Protocol):
-    def create(self, request: AccessRequest) -> None:
+    def create(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
         """Conflict (duplicate_request) if the same organisation already asked."""
     def get(self, request_id: str) -> AccessRequest | None: ...
-    def decide(self, request: AccessRequest) -> None:
+    def decide(self, request: AccessRequest, *, event: AuditEvent | None = None) -> None:
         """Store an approval or denial; Conflict (already_decided) unless it was pending."""
-    def attach_agency(self, request_id: str, agency_id: str) -> None: ...
+    def attach_agency(self, request_id: str, agency_id: str, *, event: AuditEvent | None = None) -> None: ...
     def list(self, status: RequestStatus, *, limit: int, cursor: str | None) -> Page: ...
 
 
@@ -106,9 +107,9 @@ class HoldRepository(Protocol):
 
 class LicenseRepository(Protocol):
     def get(self, agency_id: str) -> AgencyLicense | None: ...
-    def create(self, lic: AgencyLicense) -> None:
+    def create(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> None:
         """Store a new licence; Conflict if the agency already has one."""
-    def save(self, lic: AgencyLicense) -> AgencyLicense:
+    def save(self, lic: AgencyLicense, *, event: AuditEvent | None = None) -> AgencyLicense:
         """Write it if the stored version still equals lic.version (Conflict otherwise) and return
         the stored copy with version + 1. The end-date index follows `licensing.end_index_key(lic)`."""
     def ending_between(self, start: date, end: date) -> Iterator[str]:
@@ -117,7 +118,7 @@ class LicenseRepository(Protocol):
         those indexed under licensing.GLOBAL_END when the global end date falls in the range."""
     def get_settings(self) -> ProgramSettings:
         """The stored settings, or the defaults (version 0) if none were ever saved."""
-    def save_settings(self, settings: ProgramSettings) -> ProgramSettings:
+    def save_settings(self, settings: ProgramSettings, *, event: AuditEvent | None = None) -> ProgramSettings:
         """Write them if the stored version still equals settings.version (Conflict otherwise)."""
 
 class AuditLog(Protocol):

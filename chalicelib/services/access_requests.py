@@ -13,8 +13,8 @@ from ..domain.access_requests import (
 )
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, InvalidInput, NotFound
 from ..domain.licensing import AgencyLicense, LicenseKind
-from ..domain.models import OPERATOR_AGENCY, Page, Principal, Role
-from . import agencies, licensing
+from ..domain.models import OPERATOR_AGENCY, AuditEvent, Page, Principal, Role
+from . import agencies, custody, licensing
 from .deps import Deps
 
 
@@ -26,10 +26,10 @@ def submit(cmd: SubmitAccessRequest, *, deps: Deps) -> AccessRequest:
                            code="country_not_yet_available", details={"available_from": opens.isoformat()})
     request = AccessRequest(request_id=ids.new_id(now), received_at=now,
                             fingerprint=fingerprint(cmd.organisation, cmd.country), **cmd.model_dump())
-    deps.access_requests.create(request)
-    deps.audit.append(OPERATOR_AGENCY, at=now, actor="public", action="access_request.received",
-                      target=f"access_request:{request.request_id}",
-                      details={"organisation": request.organisation, "country": request.country})
+    deps.access_requests.create(request, event=custody.event(
+        OPERATOR_AGENCY, deps=deps, actor="public", action="access_request.received",
+        target=f"access_request:{request.request_id}",
+        details={"organisation": request.organisation, "country": request.country}))
     return request
 
 
@@ -96,10 +96,10 @@ def _create_enrolled(principal: Principal, request: AccessRequest, confirmed: st
     licensing.enroll(agency.agency_id, now, deps=deps, actor=principal.actor)
     _, secret = agencies.issue_key(agency.agency_id, Role.AGENCY_ADMIN, f"admin for {request.contact_name}",
                                    email=request.contact_email, deps=deps)
-    deps.access_requests.attach_agency(request.request_id, agency.agency_id)
+    deps.access_requests.attach_agency(request.request_id, agency.agency_id,
+                                       event=_approval(principal, decided, agency.agency_id, deps))
     _tell(request.contact_email, "Your access request was approved",
           f"{request.organisation} now has access. Your administrator API key (keep it secret): {secret}", deps)
-    _audit_approval(principal, decided, agency.agency_id, deps)
     return decided.model_copy(update={"agency_id": agency.agency_id}), secret
 
 
@@ -110,18 +110,18 @@ def _decide(principal: Principal, request: AccessRequest, agency_id: str | None,
     decided = request.model_copy(update={
         "status": RequestStatus.APPROVED, "decided_at": deps.clock.now(), "decided_by": principal.actor,
         "agency_id": agency_id, "granted_license": granted.value, "license_decision": decision})
-    deps.access_requests.decide(decided)
-    if agency_id is not None:
-        _audit_approval(principal, decided, agency_id, deps)
+    # An existing agency's approval is recorded with the decision; a new agency's once it is attached.
+    event = _approval(principal, decided, agency_id, deps) if agency_id is not None else None
+    deps.access_requests.decide(decided, event=event)
     return decided
 
 
-def _audit_approval(principal: Principal, decided: AccessRequest, agency_id: str, deps: Deps) -> None:
-    deps.audit.append(OPERATOR_AGENCY, at=deps.clock.now(), actor=principal.actor, action="access_request.approved",
-                      target=f"access_request:{decided.request_id}",
-                      details={"agency_id": agency_id, "existing_agency": decided.agency_id is not None,
-                               **decided.model_dump(mode="json", include={"current_license", "granted_license",
-                                                                          "license_decision"})})
+def _approval(principal: Principal, decided: AccessRequest, agency_id: str, deps: Deps) -> AuditEvent:
+    return custody.event(OPERATOR_AGENCY, deps=deps, actor=principal.actor, action="access_request.approved",
+                         target=f"access_request:{decided.request_id}",
+                         details={"agency_id": agency_id, "existing_agency": decided.agency_id is not None,
+                                  **decided.model_dump(mode="json", include={"current_license", "granted_license",
+                                                                             "license_decision"})})
 
 
 def deny(principal: Principal, request_id: str, cmd: DenyAccessRequest, *, deps: Deps) -> AccessRequest:
@@ -130,10 +130,10 @@ def deny(principal: Principal, request_id: str, cmd: DenyAccessRequest, *, deps:
     now = deps.clock.now()
     decided = request.model_copy(update={"status": RequestStatus.DENIED, "decided_at": now,
                                          "decided_by": principal.actor, "decision_reason": cmd.reason})
-    deps.access_requests.decide(decided)
+    deps.access_requests.decide(decided, event=custody.event(
+        OPERATOR_AGENCY, deps=deps, actor=principal.actor, action="access_request.denied",
+        target=f"access_request:{request_id}", details={"reason": cmd.reason}))
     _tell(request.contact_email, "Your access request", f"We cannot grant access at this time: {cmd.reason}", deps)
-    deps.audit.append(OPERATOR_AGENCY, at=now, actor=principal.actor, action="access_request.denied",
-                      target=f"access_request:{request_id}", details={"reason": cmd.reason})
     return decided
 
 

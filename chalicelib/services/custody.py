@@ -9,7 +9,7 @@ from .. import request_context
 from ..domain import audit
 from ..domain.models import AuditEntry, AuditEvent, AuditFilter, Principal
 from ..domain.ports import Clock
-from .access import Capability, allow
+from . import access  # a module reference: access -> licensing -> custody would otherwise cycle
 from .deps import Deps
 
 MAX_PAGE = 200
@@ -49,7 +49,7 @@ def search(principal: Principal, wanted: AuditFilter, *, after_seq: int, limit: 
            deps: Deps) -> tuple[list[AuditEntry], int | None, int]:
     """Chained entries matching the filter in sequence order, the seq to continue after (None: the
     end), and how many events still wait to be chained (they appear here once chained)."""
-    allow(principal, Capability.READ, deps=deps)
+    access.allow(principal, access.Capability.READ, deps=deps)
     limit = max(1, min(limit, MAX_PAGE))
     waiting = deps.audit.waiting(principal.agency_id)
     found: list[AuditEntry] = []

@@ -22,7 +22,8 @@ from ..domain.licensing import (
     entitlements,
     program_end,
 )
-from ..domain.models import Agency
+from ..domain.models import Agency, AuditEvent
+from . import custody
 from .deps import LicensingDeps
 
 LOOK_BACK_DAYS = 31  # an end switch missed for longer than this is not caught up
@@ -69,42 +70,47 @@ def _warn(lic: AgencyLicense, settings: ProgramSettings, today: date, due: list[
           deps: LicensingDeps, report: dict[str, Any]) -> None:
     days = min(due)  # a missed day sends the closest warning only; the ones it replaces are marked
     sent = sorted({*lic.warnings_sent, *due}, reverse=True)
-    saved = deps.licenses.save(lic.model_copy(update={"warnings_sent": sent}))
-    end = saved.notices_for
+    warned = lic.model_copy(update={"warnings_sent": sent})
+    end = warned.notices_for
     assert end is not None
-    outcome = _deliver(saved.agency_id, *program.warning_message(saved, settings, today), deps=deps)
-    deps.audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.end_warning",
-                      target=f"agency:{saved.agency_id}", outcome=outcome,
-                      details={"days_before": days, "end": end.isoformat(), "local_day": today.isoformat(),
-                               "skipped": [d for d in due if d != days]})
+    # Claimed first, with its audit event, on the version read: a concurrent change (an extension)
+    # wins and nothing is sent from stale dates. Then sent, and the delivery recorded.
+    saved = deps.licenses.save(warned, event=_event(
+        deps, warned.agency_id, SYSTEM, "program.end_warning", f"agency:{warned.agency_id}",
+        details={"days_before": days, "end": end.isoformat(), "local_day": today.isoformat(),
+                 "skipped": [d for d in due if d != days]}))
+    _deliver(saved.agency_id, *program.warning_message(saved, settings, today), deps=deps)
     report["warned"].append({"agency_id": saved.agency_id, "days_before": days, "end": end})
 
 
 def _apply_end(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime, deps: LicensingDeps,
                report: dict[str, Any]) -> None:
-    saved = deps.licenses.save(lic.model_copy(update={"ended": True}))
-    end = saved.notices_for
+    ended = lic.model_copy(update={"ended": True})
+    end = ended.notices_for
     assert end is not None
-    ent = entitlements(saved, settings, today)
-    outcome = _deliver(saved.agency_id, *program.ended_message(ent, end), deps=deps)
-    deps.audit.append(saved.agency_id, at=at, actor=SYSTEM, action="program.ended",
-                      target=f"agency:{saved.agency_id}", outcome=outcome,
-                      details={"end": end.isoformat(), "local_day": today.isoformat(),
-                               "access_mode": ent.access_mode.value, "citizen_officers": ent.citizen_officers,
-                               "citizen_communities": ent.citizen_communities})
+    ent = entitlements(ended, settings, today)
+    saved = deps.licenses.save(ended, event=_event(  # claimed, then sent, as for warnings
+        deps, ended.agency_id, SYSTEM, "program.ended", f"agency:{ended.agency_id}",
+        details={"end": end.isoformat(), "local_day": today.isoformat(), "access_mode": ent.access_mode.value,
+                 "citizen_officers": ent.citizen_officers, "citizen_communities": ent.citizen_communities}))
+    _deliver(saved.agency_id, *program.ended_message(ent, end), deps=deps)
     report["ended"].append({"agency_id": saved.agency_id, "end": end, "access_mode": ent.access_mode})
 
 
-def _deliver(agency_id: str, subject: str, text: str, *, deps: LicensingDeps) -> str:
-    """Email the agency's contact; "failed" (audited by the caller) if it has none or SES refuses."""
+def _deliver(agency_id: str, subject: str, text: str, *, deps: LicensingDeps) -> None:
+    """Email the agency's contact and record the delivery ("failed" if it has none or SES refuses;
+    the run goes on with the next agency). A notice is sent at most once: it was claimed before."""
+    details: dict[str, Any] = {"subject": subject}
     try:
         agency = deps.agencies.get_agency(agency_id)
         if agency is None or not agency.contact_email:
             raise DeliveryFailed(f"Agency {agency_id} has no contact email.")
         deps.email.send_email(agency.contact_email, subject, text)
-    except DomainError:  # recorded as failed in the audit; the run goes on with the next agency
-        return "failed"
-    return "success"
+        outcome = "success"
+    except DomainError as exc:
+        outcome, details = "failed", {**details, "error": exc.message}
+    deps.audit.record(_event(deps, agency_id, SYSTEM, "program.notice_sent", f"agency:{agency_id}",
+                             outcome=outcome, details=details))
 
 
 # --- what an agency has -------------------------------------------------------------------------
@@ -150,18 +156,17 @@ def set_license(agency_id: str, kind: str | LicenseKind, citizen_addon: bool = F
         changes["country"] = program.parse_country(country)
     require_agency(agency_id, deps)
     existing = deps.licenses.get(agency_id)
-    if existing is None:
-        if country is None:
-            raise InvalidInput("A new licence needs the agency's country.", code="country_required")
-        saved = AgencyLicense(agency_id=agency_id, **changes)
-        deps.licenses.create(saved)
-    else:
-        saved = deps.licenses.save(existing.model_copy(update=changes))
+    if existing is None and country is None:
+        raise InvalidInput("A new licence needs the agency's country.", code="country_required")
+    changed = existing.model_copy(update=changes) if existing else AgencyLicense(agency_id=agency_id, **changes)
     fields = {"kind", "citizen_addon", "country"}
-    _audit(deps, agency_id, actor, "license.changed", f"agency:{agency_id}",
-           {"before": existing.model_dump(mode="json", include=fields) if existing else None,
-            "after": saved.model_dump(mode="json", include=fields)})
-    return saved
+    event = _event(deps, agency_id, actor, "license.changed", f"agency:{agency_id}",
+                   details={"before": existing.model_dump(mode="json", include=fields) if existing else None,
+                            "after": changed.model_dump(mode="json", include=fields)})
+    if existing is None:
+        deps.licenses.create(changed, event=event)
+        return changed
+    return deps.licenses.save(changed, event=event)
 
 
 def check_can_enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDeps) -> AgencyLicense:
@@ -180,10 +185,9 @@ def enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDeps, actor:
     lic = check_can_enroll(agency_id, approved_at, deps=deps)
     if lic.enrolled_at == approved_at:
         return lic
-    saved = deps.licenses.save(lic.model_copy(update={"enrolled_at": approved_at}))
-    _audit(deps, agency_id, actor, "program.enrolled", f"agency:{agency_id}",
-           {"approved_at": approved_at.isoformat()})
-    return saved
+    return deps.licenses.save(lic.model_copy(update={"enrolled_at": approved_at}), event=_event(
+        deps, agency_id, actor, "program.enrolled", f"agency:{agency_id}",
+        details={"approved_at": approved_at.isoformat()}))
 
 
 def extend_program(new_end: date, agency_id: str | None = None, *, deps: LicensingDeps,
@@ -193,9 +197,9 @@ def extend_program(new_end: date, agency_id: str | None = None, *, deps: Licensi
     now, settings = deps.clock.now(), deps.licenses.get_settings()
     if agency_id is None:
         program.check_extension(new_end, settings.end, now.astimezone(timezone.utc).date())
-        deps.licenses.save_settings(settings.model_copy(update={"end": new_end}))
-        _audit(deps, OPERATOR_LOG, actor, "program.extended", "program",
-               {"from": settings.end.isoformat(), "to": new_end.isoformat()})
+        deps.licenses.save_settings(settings.model_copy(update={"end": new_end}), event=_event(
+            deps, OPERATOR_LOG, actor, "program.extended", "program",
+            details={"from": settings.end.isoformat(), "to": new_end.isoformat()}))
         return new_end
     agency = require_agency(agency_id, deps)
     lic = license_of(agency_id, deps)
@@ -204,9 +208,9 @@ def extend_program(new_end: date, agency_id: str | None = None, *, deps: Licensi
         raise InvalidInput(f"The emergency program does not apply to agency {agency_id}.", code="not_in_program")
     program.check_extension(new_end, current_end, time_zones.local_day(now, time_zone(agency, lic)))
     deps.licenses.save(lic.model_copy(update={"program_end_override": new_end, "warnings_sent": [],
-                                              "ended": False, "notices_for": new_end}))
-    _audit(deps, agency_id, actor, "program.extended", f"agency:{agency_id}",
-           {"from": current_end.isoformat(), "to": new_end.isoformat()})
+                                              "ended": False, "notices_for": new_end}),
+                       event=_event(deps, agency_id, actor, "program.extended", f"agency:{agency_id}",
+                                    details={"from": current_end.isoformat(), "to": new_end.isoformat()}))
     return new_end
 
 
@@ -222,9 +226,9 @@ def set_quota(quota_bytes: int, *, agency_id: str | None = None, kind: str | Lic
     if lic.kind not in PROGRAM_ACCOUNTS or lic.citizen_addon:
         raise InvalidInput("Only a first-time or Lite agency's program account has a storage quota.",
                            code="quota_not_applicable")
-    deps.licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}))
-    _audit(deps, agency_id, actor, "program.quota_changed", f"agency:{agency_id}",
-           {"from": lic.quota_bytes, "to": quota_bytes, "used": used})
+    deps.licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}), event=_event(
+        deps, agency_id, actor, "program.quota_changed", f"agency:{agency_id}",
+        details={"from": lic.quota_bytes, "to": quota_bytes, "used": used}))
     return {"quota_bytes": quota_bytes, "agency_id": agency_id, "kind": lic.kind.value, "used_bytes": used}
 
 
@@ -232,9 +236,9 @@ def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, ac
     program.check_quota(quota_bytes, 0)
     settings = deps.licenses.get_settings()
     quotas = {**settings.program_quota_bytes, kind: quota_bytes}
-    deps.licenses.save_settings(settings.model_copy(update={"program_quota_bytes": quotas}))
-    _audit(deps, OPERATOR_LOG, actor, "program.quota_changed", "program",
-           {"kind": kind.value, "from": settings.program_quota_bytes.get(kind), "to": quota_bytes})
+    deps.licenses.save_settings(settings.model_copy(update={"program_quota_bytes": quotas}), event=_event(
+        deps, OPERATOR_LOG, actor, "program.quota_changed", "program",
+        details={"kind": kind.value, "from": settings.program_quota_bytes.get(kind), "to": quota_bytes}))
     return {"quota_bytes": quota_bytes, "agency_id": None, "kind": kind.value, "used_bytes": None}
 
 
@@ -248,10 +252,9 @@ def set_country_date(country: str, available_from: date, *, deps: LicensingDeps,
         changed = settings.model_copy(update={"other_countries_from": available_from})
     else:
         changed = settings.model_copy(update={"country_from": {**settings.country_from, code: available_from}})
-    saved = deps.licenses.save_settings(changed)
-    _audit(deps, OPERATOR_LOG, actor, "program.country_date_set", f"country:{code}",
-           {"available_from": available_from.isoformat()})
-    return saved
+    return deps.licenses.save_settings(changed, event=_event(
+        deps, OPERATOR_LOG, actor, "program.country_date_set", f"country:{code}",
+        details={"available_from": available_from.isoformat()}))
 
 
 def set_time_zone(agency_id: str, zone: str | None, *, deps: LicensingDeps, actor: str = OPERATOR) -> dict[str, Any]:
@@ -259,11 +262,11 @@ def set_time_zone(agency_id: str, zone: str | None, *, deps: LicensingDeps, acto
     Returns the zone set and the one in effect."""
     agency = require_agency(agency_id, deps)
     changed = agency.model_copy(update={"time_zone": time_zones.parse_zone(zone) if zone else None})
-    deps.agencies.save_agency(changed)
     result = {"agency_id": agency_id, "time_zone": changed.time_zone,
               "effective": time_zone(changed, deps.licenses.get(agency_id))}
-    _audit(deps, agency_id, actor, "agency.time_zone_set", f"agency:{agency_id}",
-           {"from": agency.time_zone, "to": changed.time_zone, "effective": result["effective"]})
+    deps.agencies.save_agency(changed, event=_event(
+        deps, agency_id, actor, "agency.time_zone_set", f"agency:{agency_id}",
+        details={"from": agency.time_zone, "to": changed.time_zone, "effective": result["effective"]}))
     return result
 
 
@@ -274,6 +277,8 @@ def license_of(agency_id: str, deps: LicensingDeps) -> AgencyLicense:
     return lic
 
 
-def _audit(deps: LicensingDeps, partition: str, actor: str, action: str, target: str,
-           details: dict[str, Any]) -> None:
-    deps.audit.append(partition, at=deps.clock.now(), actor=actor, action=action, target=target, details=details)
+def _event(deps: LicensingDeps, partition: str, actor: str, action: str, target: str, *,
+           details: dict[str, Any], outcome: str = "success") -> AuditEvent:
+    """The audit event a licensing change commits with itself (see services/custody.py)."""
+    return custody.event(partition, deps=deps, actor=actor, action=action, target=target, outcome=outcome,
+                         details=details)

@@ -136,8 +136,9 @@ def test_a_failed_notice_is_audited_as_failed_and_not_sent_again(world):
     world.run(date(2020, 12, 1))
     world.set_contact("lite", "lite@agencies.example")
     world.run(date(2020, 12, 2))
-    (entry,) = [e for e in world.audit.entries("lite") if e.action == "program.end_warning"]
-    assert entry.outcome == "failed" and world.sent == []
+    assert len([e for e in world.audit.entries("lite") if e.action == "program.end_warning"]) == 1
+    (entry,) = [e for e in world.audit.entries("lite") if e.action == "program.notice_sent"]
+    assert entry.outcome == "failed" and "no contact email" in entry.details["error"] and world.sent == []
 
 
 # --- the end switch --------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_the_scheduler_queries_the_end_date_index_around_today_and_never_scans(w
 def test_a_concurrent_change_makes_the_scheduler_skip_the_agency_until_the_next_run(world):
     original_save = world.licenses.save
 
-    def save_loses_the_race(lic):
+    def save_loses_the_race(lic, event=None):
         raise Conflict("changed meanwhile", code="concurrent_change")
 
     world.licenses.save = save_loses_the_race
@@ -208,7 +209,8 @@ def test_an_agency_extension_resets_its_warnings_and_moves_its_end(world):
     assert (lic.program_end_override, lic.warnings_sent, lic.ended) == (date(2021, 3, 31), [], False)
     world.run_days(date(2020, 12, 28), date(2021, 1, 5))
     assert world.endings("lite") == [] and len(world.warnings("lite")) == 1
-    assert [e.action for e in world.audit.entries("lite")][-2:] == ["program.end_warning", "program.extended"]
+    assert [e.action for e in world.audit.entries("lite")][-3:] == ["program.end_warning", "program.notice_sent",
+                                                                   "program.extended"]
 
 
 def test_an_extension_after_the_end_gives_access_back_and_re_arms_the_switch(world):
