@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from ..domain import retention
@@ -21,6 +22,16 @@ from .access import Capability, allow
 from .deps import Deps
 
 log = logging.getLogger(__name__)
+
+
+class SweepOutcome(str, Enum):
+    """What the sweep did with a submission it found on the due index (the report counts these)."""
+
+    DELETED = "deleted"
+    HELD = "held"  # a legal hold stopped it: refused and audited
+    NOT_DUE = "not_due"  # its date moved since it was indexed
+    CHANGED = "changed"  # changed while being deleted: that change filed it again
+    GONE = "gone"  # already deleted
 MAX_CATCH_UP_DAYS = 400  # a sweep that never ran starts this far back
 
 
@@ -97,7 +108,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
     real sweeps that follow would skip the days in between."""
     real_today = deps.clock.now().date()
     now = now or deps.clock.now()
-    report = {"checked": 0, "deleted": 0, "held": 0}
+    report = {"checked": 0, SweepOutcome.DELETED.value: 0, SweepOutcome.HELD.value: 0}
     policies: dict[str, RetentionPolicy] = {}  # each agency's policy, read once per sweep
     last = deps.submissions.last_swept_day()
     day = (last + timedelta(days=1)) if last else now.date() - timedelta(days=MAX_CATCH_UP_DAYS)
@@ -105,7 +116,7 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
         for agency_id, submission_id in list(deps.submissions.due_on(day)):
             report["checked"] += 1
             outcome = sweep_one(agency_id, submission_id, now, deps=deps, policies=policies)
-            report[outcome] = report.get(outcome, 0) + 1
+            report[outcome.value] = report.get(outcome.value, 0) + 1
         if day < min(now.date(), real_today):  # today stays open: more of it may fall due later today
             deps.submissions.set_last_swept_day(day)
         day += timedelta(days=1)
@@ -113,27 +124,27 @@ def sweep(*, deps: Deps, now: datetime | None = None) -> dict[str, int]:
 
 
 def sweep_one(agency_id: str, submission_id: str, now: datetime, *, deps: Deps,
-              policies: dict[str, RetentionPolicy] | None = None) -> str:
+              policies: dict[str, RetentionPolicy] | None = None) -> SweepOutcome:
     """Judge one submission found on the due index, and delete it if it is due and not held."""
     policies = {} if policies is None else policies
     submission = deps.submissions.get_submission(agency_id, submission_id)
     if submission is None:  # deleted between the index read and now
-        return "gone"
+        return SweepOutcome.GONE
     case_hold = deps.holds.case_hold(agency_id, submission.case_ref) is not None
     verdict = retention.verdict(submission, case_on_hold=case_hold, now=now)
     if verdict.is_hold:
         _refuse(submission, verdict, deps)
-        return "held"
+        return SweepOutcome.HELD
     if verdict is retention.Verdict.NOT_DUE:
-        return "not_due"
+        return SweepOutcome.NOT_DUE
     if agency_id not in policies:
         agency = deps.agencies.get_agency(agency_id)
         policies[agency_id] = agency.retention if agency else RetentionPolicy()
     try:
         _delete(submission, policies[agency_id], now, deps)
     except Conflict:  # changed since it was read (a hold, a decision): that change re-filed it
-        return "changed"
-    return "deleted"
+        return SweepOutcome.CHANGED
+    return SweepOutcome.DELETED
 
 
 def _refuse(submission: Submission, verdict: retention.Verdict, deps: Deps) -> None:
