@@ -51,7 +51,10 @@ def session() -> requests.Session:
 def call(send: Callable[[requests.Session], requests.Response]) -> tuple[str, float]:
     started = time.perf_counter()
     try:
-        status = str(send(session()).status_code)
+        reply = send(session())
+        status = str(reply.status_code)
+        if reply.status_code >= 400 and reply.status_code != 429:  # which refusal: our errors carry a code
+            status += f":{reply.json().get('code', '?') if 'json' in reply.headers.get('content-type', '') else '?'}"
     except requests.RequestException as exc:
         status = type(exc).__name__
     return status, (time.perf_counter() - started) * 1000
