@@ -171,7 +171,7 @@ def prepare_sweep() -> None:
     from chalicelib import bootstrap
 
     today = datetime.now(timezone.utc).date()
-    bootstrap.deps().retention.set_last_swept_day(today - timedelta(days=1))
+    bootstrap.deps().submissions.set_last_swept_day(today - timedelta(days=1))
 
 
 def main() -> None:
