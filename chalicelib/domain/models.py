@@ -147,12 +147,24 @@ class Review(Record):
     reason: str | None = None
 
 
+class Origin(str, Enum):
+    """Where evidence came from: set by the system when the item is created, never taken from a
+    request body, kept for good. The improvement program reads it to decide what it may never use."""
+
+    CITIZEN_LINK = "citizen_link"  # a citizen, through an officer's personal link
+    COMMUNITY_PORTAL = "community_portal"  # a member of the public, through an event's portal
+    AGENCY_CAPTURE = "agency_capture"  # the agency's own officers
+    SHARED = "shared"  # another agency's item, seen through a share (never stored as an item)
+
+
 class Submission(Record):
-    """One citizen's upload session. For an officer's link it shares the link's id. Review,
-    retention and legal hold apply to the submission as a whole; integrity to each file."""
+    """One upload session: a citizen's (for an officer's link it shares the link's id) or an
+    officer's own capture. Review, retention and legal hold apply to the submission as a whole;
+    integrity to each file."""
 
     submission_id: str
     agency_id: str
+    origin: Origin = Origin.CITIZEN_LINK  # items stored before origins were recorded all came from links
     link_id: str
     case_ref: str
     case_type: str | None = None
