@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .domain.models import CitizenLink, EvidenceFile, Submission
+from .domain.ports import PresignedPost
 
 
 def link_view(link: CitizenLink) -> dict[str, Any]:
@@ -23,3 +24,10 @@ def submission_view(submission: Submission, download_urls: dict[str, str] | None
         for f in files
     ]
     return data
+
+
+def capture_view(capture: Submission, signed: list[tuple[EvidenceFile, PresignedPost]]) -> dict[str, Any]:
+    """A capture and one upload form per file it signed (the form is bound to that file's key)."""
+    return {"capture_id": capture.submission_id, "case_ref": capture.case_ref, "origin": capture.origin.value,
+            "status": capture.status.value,
+            "files": [file_view(f) | {"upload": post.model_dump(mode="json")} for f, post in signed]}

@@ -130,10 +130,11 @@ class MemorySubmissions(Recorder):
         found = self.items.get((agency_id, submission_id))
         return found.model_copy(deep=True) if found else None
 
-    def open_submission(self, submission: Submission) -> None:
+    def open_submission(self, submission: Submission, *, event: AuditEvent | None = None) -> None:
         if (submission.agency_id, submission.submission_id) in self.items:
             raise Conflict("This submission is already open.")
         self.items[(submission.agency_id, submission.submission_id)] = submission.model_copy(deep=True)
+        self._record(event)
 
     def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
         stored = self.items[(submission.agency_id, submission.submission_id)]

@@ -32,11 +32,11 @@ class DynamoSubmissions(DynamoBase):
         item = self._get(f"AGENCY#{agency_id}", f"SUB#{submission_id}")
         return Submission.model_validate(item) if item else None
 
-    def open_submission(self, submission: Submission) -> None:
+    def open_submission(self, submission: Submission, *, event: AuditEvent | None = None) -> None:
         data = {**self._key(submission.agency_id, submission.submission_id),
                 "gsi1pk": f"CASE#{submission.agency_id}#{submission.case_ref}",
                 "gsi1sk": f"SUB#{submission.submission_id}", **submission.model_dump(mode="json")}
-        self._put(data, new=True, conflict="This submission is already open.")
+        self._commit({"Put": self._write(data, new=True)}, event=event, conflict="This submission is already open.")
 
     def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
         names = {f"#f{i}": f.file_id for i, f in enumerate(files)}

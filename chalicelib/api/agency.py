@@ -6,17 +6,20 @@ from chalice.app import Blueprint, Response
 
 from .. import bootstrap
 from ..domain.commands import (
+    CompleteSubmission,
     CreateCitizenLink,
     PlaceHold,
+    RequestUploads,
     ReviewSubmission,
     SetRetentionPolicy,
+    StartCapture,
     UpdateAgencySettings,
 )
 from ..domain.models import AuditFilter, Principal
 from ..http import datetime_param, handled, int_param, json_response, parse
 from ..observability import metrics
-from ..services import access, agencies, citizen_links, custody, retention, review, submissions
-from ..views import link_view, submission_view
+from ..services import access, agencies, captures, citizen_links, custody, retention, review, submissions
+from ..views import capture_view, link_view, submission_view
 from .common import agency_key, body, caller, page_base, params, request
 
 agency_api = Blueprint(__name__)
@@ -28,6 +31,30 @@ def create_citizen_link() -> Response:
                                                deps=bootstrap.deps())
     metrics.add_metric(name="CitizenLinkCreated", unit="Count", value=1)
     return json_response({**link_view(link), "url": url}, status=201)
+
+
+@agency_api.route("/agency/captures", methods=["POST"], authorizer=agency_key)
+@handled
+def start_capture() -> Response:
+    capture, signed = captures.start_capture(caller(), parse(StartCapture, body()), deps=bootstrap.deps())
+    metrics.add_metric(name="CaptureStarted", unit="Count", value=1)
+    return json_response(capture_view(capture, signed), status=201)
+
+
+@agency_api.route("/agency/captures/{capture_id}/files", methods=["POST"], authorizer=agency_key)
+@handled
+def declare_capture_files(capture_id: str) -> Response:
+    capture, signed = captures.declare_files(caller(), capture_id, parse(RequestUploads, body()),
+                                             deps=bootstrap.deps())
+    return json_response(capture_view(capture, signed))
+
+
+@agency_api.route("/agency/captures/{capture_id}/complete", methods=["POST"], authorizer=agency_key)
+@handled
+def complete_capture(capture_id: str) -> Response:
+    done = captures.complete_capture(caller(), capture_id, parse(CompleteSubmission, body()), deps=bootstrap.deps())
+    metrics.add_metric(name="CaptureCompleted", unit="Count", value=1)
+    return json_response({"capture_id": done.submission_id, **submission_view(done)})
 
 
 @agency_api.route("/agency/citizen-links/{link_id}", methods=["GET"], authorizer=agency_key)

@@ -58,6 +58,22 @@ class RequestUploads(Command):
     files: list[DeclaredFile] = Field(min_length=1, max_length=200)
 
 
+class StartCapture(Command):
+    """An officer's own evidence for a case of the caller's agency. Its origin is not a field: the
+    system sets it (a body naming one is refused, as any unknown field is)."""
+
+    case_ref: CaseRef
+    case_type: CaseType | None = None
+    files: list[DeclaredFile] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def only_new_files(self) -> "StartCapture":
+        if any(f.file_id for f in self.files):
+            raise ValueError("a new capture declares new files; sign a declared file again with "
+                             "POST /agency/captures/{id}/files")
+        return self
+
+
 class CompleteSubmission(Command):
     """No fields yet; an empty JSON object (or no body) completes the session."""
 

@@ -51,7 +51,8 @@ def make_row(job: ExportJob, submission: Submission, file: EvidenceFile, *, dige
         submitted_at=submission.submitted_at, checked_at=file.checked_at, caption=file.caption,
         review_state=submission.review.state.value, custody_events=custody.events,
         custody_last_action=custody.last_action, custody_last_at=custody.last_at,
-        target_key=key if digest else None, source_key=file.key, source_version=file.version_id,
+        target_key=key if digest else None, origin=submission.origin, source_key=file.key,
+        source_version=file.version_id,
     )
 
 

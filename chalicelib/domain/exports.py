@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from .commands import CaseRef, Command
 from .errors import Forbidden
-from .models import AuditEvent, EvidenceFile, FileStatus, Record, Submission
+from .models import AuditEvent, EvidenceFile, FileStatus, Origin, Record, Submission
 
 TAG_KEY = "citizen-evidence-agency"  # on every object written to a target bucket; see docs/EXPORT.md
 DOWNLOAD_TTL = timedelta(minutes=5)
@@ -239,6 +239,7 @@ class ManifestRow(Record):
     bytes: int = 0
     source_key: str  # where the bytes are in the evidence bucket
     source_version: str | None = None  # the pinned version exported
+    origin: Origin = Origin.CITIZEN_LINK  # the item's, copied (published, last); older rows: citizen links
 
     @property
     def row_key(self) -> str:

@@ -19,6 +19,7 @@ GIB = 1024**3
 OFFICERS = "citizen_officers"
 COMMUNITIES = "citizen_communities"
 FEATURES = (OFFICERS, COMMUNITIES)
+EVIDENCE_CAPTURE = "evidence_capture"  # officers' own evidence: part of an evidence licence, never of the program
 CONTRACT = "contract"
 GLOBAL_END = "global"  # index key of agencies that follow the global end date
 MAX_ENDING_RANGE_DAYS = 64  # ending_between() answers at most this many days (one query per day)
@@ -46,6 +47,10 @@ BASIC_OR_PRO = frozenset({LicenseKind.EVIDENCE_BASIC, LicenseKind.EVIDENCE_PRO})
 # The restricted program accounts: their Citizen evidence comes through the program, under a
 # storage quota, and they go to limited mode when it ends.
 PROGRAM_ACCOUNTS = frozenset({LicenseKind.NONE, LicenseKind.EVIDENCE_LITE})
+# The licences whose evidence lives here in full, so officers may add their own captures to it.
+# Lite's own evidence is kept elsewhere (here it has only what came through the program), and a
+# first-time agency has Citizen features only.
+CAPTURE_LICENCES = frozenset({LicenseKind.EVIDENCE_BASIC, LicenseKind.EVIDENCE_PRO, LicenseKind.OSP7_PLUS})
 
 
 def _launch_countries() -> dict[str, date]:
@@ -114,12 +119,21 @@ class Entitlements(BaseModel):
     citizen_communities: bool
     access_mode: AccessMode
     citizen_only: bool  # the first-time program account: Citizen evidence only
+    evidence_capture: bool = False  # officers may upload their own evidence (CAPTURE_LICENCES)
     storage_quota_bytes: int | None  # what a restricted program account may store; None: no quota
     program_end: date | None
     free_until: date | None
     billing: dict[str, str]  # held feature -> "contract" or "program (free until <date>)"
     reasons: dict[str, str]  # missing feature -> why, in one sentence
     time_zone: str | None = None  # where `on` is the calendar day (set by the service that asks)
+
+
+def capture_refusal(kind: LicenseKind) -> str:
+    """Why an agency of this kind may not capture evidence of its own, in one sentence."""
+    holder = ("a first-time agency's account has Citizen features only" if kind is LicenseKind.NONE
+              else f"{kind.label} does not include it")
+    return (f"Evidence capture by officers is part of an evidence licence (Evidence Basic, Evidence Pro or "
+            f"OSP 7+), not of the emergency program; {holder}")
 
 
 def paid_features(lic: AgencyLicense) -> frozenset[str]:
@@ -225,7 +239,8 @@ def entitlements(lic: AgencyLicense, settings: ProgramSettings, today: date) -> 
         agency_id=lic.agency_id, on=today, kind=lic.kind, citizen_addon=lic.citizen_addon,
         enrolled=lic.enrolled_at is not None, citizen_officers=OFFICERS in billing,
         citizen_communities=COMMUNITIES in billing, access_mode=AccessMode.LIMITED if limited else AccessMode.FULL,
-        citizen_only=citizen_only, storage_quota_bytes=storage_quota(lic, settings),
+        citizen_only=citizen_only, evidence_capture=lic.kind in CAPTURE_LICENCES,
+        storage_quota_bytes=storage_quota(lic, settings),
         program_end=end, free_until=end if any(v != CONTRACT for v in billing.values()) else None,
         billing=billing, reasons=reasons,
     )

@@ -55,8 +55,8 @@ class LinkRepository(Protocol):
 
 class SubmissionRepository(Protocol):
     def get_submission(self, agency_id: str, submission_id: str) -> Submission | None: ...
-    def open_submission(self, submission: Submission) -> None:
-        """Create it; Conflict if it already exists."""
+    def open_submission(self, submission: Submission, *, event: AuditEvent | None = None) -> None:
+        """Create it (with the files it already has); Conflict if it already exists."""
     def add_files(self, submission: Submission, files: list[EvidenceFile]) -> None:
         """Append files if the stored version still equals submission.version; Conflict otherwise."""
     def save(self, submission: Submission, fields: set[str], *, event: AuditEvent | None = None) -> Submission:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..domain.errors import Forbidden
-from ..domain.licensing import OFFICERS, Entitlements
+from ..domain.licensing import EVIDENCE_CAPTURE, OFFICERS, Entitlements, capture_refusal
 from ..domain.models import AccessMode, Agency, Principal, Role
 from . import licensing
 from .deps import Deps
@@ -22,11 +22,12 @@ class Capability(str, Enum):
     SEND_LINKS = "send_citizen_links"
     REVIEW = "review"
     CONFIGURE = "configure"  # settings and the retention policy
+    CAPTURE = "evidence_capture"  # officers upload evidence of their own (the agency's evidence licence)
 
 
 NEVER_REFUSED_BY_LICENCE = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT, Capability.LEGAL_HOLD}
 ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD}
-NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS}
+NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS, Capability.CAPTURE: EVIDENCE_CAPTURE}
 
 
 def agency_of(principal: Principal, *, deps: Deps) -> Agency:
@@ -62,5 +63,6 @@ def ensure_feature(ent: Entitlements, capability: Capability) -> None:
             code="limited_mode", details={"missing": capability.value})
     feature = NEEDS_FEATURE.get(capability)
     if feature and not getattr(ent, feature):
-        raise Forbidden(ent.reasons.get(feature, f"Your agency does not have {feature}."),
+        why = capture_refusal(ent.kind) if feature == EVIDENCE_CAPTURE else ent.reasons.get(feature)
+        raise Forbidden(why or f"Your agency does not have {feature}.",
                         code="entitlement_missing", details={"missing": feature})

@@ -5,11 +5,11 @@ from typing import Any
 
 from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteSubmission, RequestUploads
-from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, LimitExceeded, NotFound
+from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
-from ..domain.models import CitizenLink, EvidenceFile, Submission, SubmissionStatus
+from ..domain.models import CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
-from . import access, custody
+from . import access, custody, uploads
 from .deps import Deps
 
 
@@ -65,39 +65,27 @@ def request_uploads(
 ) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
     """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
     link, submission = resolve(token, deps=deps)
-    now = deps.clock.now()
     ent = _ensure_usable(link, submission, deps)
     submission = submission or _open(link, deps)
-    added, again = links.plan_files(
-        submission, cmd.files, max_files=link.max_files, max_bytes=deps.max_upload_bytes,
-        now=now, new_id=lambda: ids.new_id(now),
-    )
+    added, in_order = uploads.plan(submission, cmd.files, max_files=link.max_files, deps=deps)
     _check_quota(link.agency_id, ent, sum(f.size for f in added), deps)
     if added:
         deps.submissions.add_files(submission, added)
-    fresh, earlier = iter(added), iter(again)
-    in_order = [next(earlier) if item.file_id else next(fresh) for item in cmd.files]
-    return submission.submission_id, [(f, _sign(f, deps)) for f in in_order]
+    return submission.submission_id, uploads.sign(in_order, deps=deps)
 
 
 def _check_quota(agency_id: str, ent: Entitlements, adding: int, deps: Deps) -> None:
-    """A first-time agency's program account has a storage quota: refuse what would pass it now,
-    when the URL is asked for (usage itself is counted from what actually lands, in ingest)."""
+    """A first-time agency's program account has a storage quota (uploads.check_quota)."""
     if ent.storage_quota_bytes is None or not adding:
         return
     agency = deps.agencies.get_agency(agency_id)
-    used = agency.used_bytes if agency else 0
-    if used + adding > ent.storage_quota_bytes:
-        raise LimitExceeded(
-            "The agency's storage is full; these files cannot be accepted. Please contact the agency.",
-            code="storage_quota_exceeded",
-            details={"quota_bytes": ent.storage_quota_bytes, "used_bytes": used, "requested_bytes": adding})
+    uploads.check_quota(ent.storage_quota_bytes, agency.used_bytes if agency else 0, adding)
 
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:
-    submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, link_id=link.link_id,
-                            case_ref=link.case_ref, case_type=link.case_type, requested_by=link.created_by,
-                            created_at=deps.clock.now())
+    submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, origin=Origin.CITIZEN_LINK,
+                            link_id=link.link_id, case_ref=link.case_ref, case_type=link.case_type,
+                            requested_by=link.created_by, created_at=deps.clock.now())
     try:
         deps.submissions.open_submission(submission)
         return submission
@@ -106,11 +94,6 @@ def _open(link: CitizenLink, deps: Deps) -> Submission:
         if stored is None:
             raise
         return stored
-
-
-def _sign(file: EvidenceFile, deps: Deps) -> PresignedPost:
-    return deps.blobs.presign_upload(file.key, content_type=file.content_type, size=file.size,
-                                     expires_in=links.UPLOAD_URL_TTL, now=deps.clock.now())
 
 
 def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
@@ -132,7 +115,7 @@ def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
     event = custody.event(link.agency_id, deps=deps, actor="citizen", action="submission.completed",
                           target=f"submission:{submission.submission_id}",
                           details={"files": len(submission.files), "case_ref": submission.case_ref,
-                                   "review": done.review.state.value})
+                                   "review": done.review.state.value, "origin": submission.origin.value})
     try:
         saved = deps.submissions.save(done, {"status", "submitted_at", "review", *retention.SCHEDULE_FIELDS},
                                       event=event)

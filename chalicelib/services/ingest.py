@@ -53,7 +53,8 @@ def ingest_object(key: str, *, version_id: str | None = None, deps: Deps) -> Ing
         submission.agency_id, deps=deps, actor="system:ingest", action="evidence.recorded",
         target=f"file:{file.file_id}", outcome="success" if recorded else "rejected",
         details={"submission_id": submission.submission_id, "sha256": checked.sha256, "size": info.size,
-                 "version_id": checked.version_id, "reason": checked.reject_reason},
+                 "version_id": checked.version_id, "reason": checked.reject_reason,
+                 "origin": submission.origin.value},
         usage_delta=info.size)  # what landed counts, verified or not
     if not deps.submissions.record_check(submission.agency_id, submission.submission_id, checked, event=event):
         return IngestOutcome.DUPLICATE
@@ -75,7 +76,7 @@ def _another_version(submission: Submission, file: EvidenceFile, version_id: str
         submission.agency_id, deps=deps, actor="system:ingest", action="evidence.tamper_attempt",
         target=f"file:{file.file_id}", outcome="refused",
         details={"submission_id": submission.submission_id, "pinned_version": file.version_id,
-                 "new_version": version_id, "size": info.size},
+                 "new_version": version_id, "size": info.size, "origin": submission.origin.value},
         usage_delta=info.size)  # the extra version is stored (and kept for the investigation)
     if not deps.submissions.record_tamper(submission.agency_id, submission.submission_id, file.file_id,
                                           attempt, event=event):
