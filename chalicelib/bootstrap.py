@@ -66,6 +66,7 @@ def _aws_deps() -> Deps:
     from .adapters.dynamo_holds import DynamoHolds
     from .adapters.dynamo_licenses import DynamoLicenses
     from .adapters.dynamo_links import DynamoLinks
+    from .adapters.dynamo_shares import DynamoShares
     from .adapters.dynamo_submissions import DynamoSubmissions
     from .adapters.messaging import SesEmail, SnsSms
     from .adapters.s3_blobs import S3BlobStore
@@ -77,7 +78,7 @@ def _aws_deps() -> Deps:
         submissions=DynamoSubmissions(db, main, inbox),
         audit=DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
         holds=DynamoHolds(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
-        licenses=DynamoLicenses(db, main, inbox),
+        licenses=DynamoLicenses(db, main, inbox), shares=DynamoShares(db, main, inbox),
         blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
         email=SesEmail(_LazyClient("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes,

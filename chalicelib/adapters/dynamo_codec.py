@@ -5,7 +5,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,15 +97,16 @@ class DynamoBase:
     def __init__(self, client: Any, table: str, inbox_table: str = "") -> None:
         self._db, self._table, self._inbox = client, table, inbox_table
 
-    def _commit(self, *writes: dict[str, Any], event: AuditEvent | None, conflict: str,
-                code: str = "conflict") -> None:
-        """Run these TransactWriteItems entries and the event's inbox put as one transaction (a
-        single write with no event goes as the plain call). A failed condition is Conflict."""
+    def _commit(self, *writes: dict[str, Any], event: AuditEvent | None = None, conflict: str,
+                code: str = "conflict", events: Sequence[AuditEvent] = ()) -> None:
+        """Run these TransactWriteItems entries and the events' inbox puts as one transaction (a
+        single write with no event goes as the plain call). `events` carries several (a share is
+        recorded in the owner's and the recipient's logs at once). A failed condition is Conflict."""
         items = list(writes)
-        if event is not None:
+        for one in ([event] if event is not None else []) + list(events):
             if not self._inbox:
-                raise RuntimeError(f"{type(self).__name__} has no audit inbox table to record {event.action}")
-            items.append({"Put": {"TableName": self._inbox, "Item": event_item(event),
+                raise RuntimeError(f"{type(self).__name__} has no audit inbox table to record {one.action}")
+            items.append({"Put": {"TableName": self._inbox, "Item": event_item(one),
                                   "ConditionExpression": "attribute_not_exists(event_id)"}})
         with conflicts_as(conflict, code):
             if len(items) == 1 and next(iter(items[0])) in _SINGLE:

@@ -48,6 +48,18 @@ def deny_access_request(request_id: str) -> Response:
     return json_response({"request_id": request_id, "status": decided.status.value})
 
 
+@operator_api.route("/operator/agencies", methods=["GET"], authorizer=agency_key)
+@handled
+def list_agencies() -> Response:
+    from ..services import sharing  # the directory is where an admin learns whom to share with
+
+    query = params()
+    page = sharing.directory(caller(), limit=int_param(query, "limit", 50), cursor=query.get("next"),
+                             deps=bootstrap.deps())
+    return json_response({"items": [a.model_dump(mode="json", include={"agency_id", "name", "country"})
+                                    for a in page.items], "next": page.next_cursor})
+
+
 @operator_api.route("/operator/agencies/{agency_id}/license", methods=["PUT"], authorizer=agency_key)
 @handled
 def set_agency_license(agency_id: str) -> Response:

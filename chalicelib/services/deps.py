@@ -15,6 +15,7 @@ from ..domain.ports import (
     HoldRepository,
     LicenseRepository,
     LinkRepository,
+    ShareRepository,
     SmsSender,
     SubmissionRepository,
 )
@@ -30,6 +31,7 @@ class Deps:
     holds: HoldRepository
     access_requests: AccessRequestRepository
     licenses: LicenseRepository
+    shares: ShareRepository
     blobs: BlobStore
     sms: SmsSender
     email: EmailSender
