@@ -27,6 +27,7 @@ from chalicelib.domain.models import (
     Tombstone,
 )
 from chalicelib.domain.ports import ObjectInfo, PresignedPost
+from chalicelib.domain.sharing import Share
 from chalicelib.services.deps import Deps
 
 START = datetime(2020, 4, 1, 9, 0, tzinfo=timezone.utc)
@@ -90,6 +91,11 @@ class MemoryAgencies(Recorder):
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
+
+    def list_agencies(self, *, limit: int, cursor: str | None) -> Page:
+        ordered = sorted(a for a in self.agencies if cursor is None or a > cursor)
+        page = ordered[:limit]
+        return Page(items=[self.agencies[a] for a in page], next_cursor=page[-1] if len(ordered) > limit else None)
 
 
 class MemoryLinks(Recorder):
@@ -272,6 +278,59 @@ class MemoryAccessRequests(Recorder):
         return Page(items=page, next_cursor=page[-1].request_id if len(matching) > limit else None)
 
 
+class MemoryShares(Recorder):
+    """Shares by (owner, id); the recipient's lookup checks the recipient, as the index does."""
+
+    def __init__(self, audit: MemoryAuditLog | None = None) -> None:
+        super().__init__(audit)
+        self.shares: dict[tuple[str, str], Share] = {}
+
+    def _record_all(self, events: list[AuditEvent]) -> None:
+        for event in events:
+            self._record(event)
+
+    def create_share(self, share: Share, *, events: list[AuditEvent]) -> None:
+        if (share.owner_agency_id, share.share_id) in self.shares:
+            raise Conflict("That share already exists.")
+        self.shares[(share.owner_agency_id, share.share_id)] = share
+        self._record_all(events)
+
+    def get_share(self, owner_agency_id: str, share_id: str) -> Share | None:
+        return self.shares.get((owner_agency_id, share_id))
+
+    def shared_with(self, recipient_agency_id: str, share_id: str) -> Share | None:
+        return next((s for (_, sid), s in self.shares.items()
+                     if sid == share_id and s.recipient_agency_id == recipient_agency_id), None)
+
+    def revoke_share(self, share: Share, *, events: list[AuditEvent]) -> None:
+        stored = self.shares.get((share.owner_agency_id, share.share_id))
+        if stored is None or stored.revoked_at is not None:
+            raise Conflict("The share was already revoked.", code="already_revoked")
+        self.shares[(share.owner_agency_id, share.share_id)] = stored.model_copy(
+            update={"revoked_at": share.revoked_at, "revoked_by": share.revoked_by})
+        self._record_all(events)
+
+    def record_view(self, share: Share, *, events: list[AuditEvent]) -> None:
+        stored = self.shares.get((share.owner_agency_id, share.share_id))
+        if stored is None or stored.revoked_at is not None:
+            raise Conflict("The share was revoked.", code="share_revoked")
+        self._record_all(events)
+
+    def list_outgoing(self, owner_agency_id: str, *, limit: int, cursor: str | None) -> Page:
+        return self._page([s for (o, _), s in self.shares.items() if o == owner_agency_id], limit, cursor)
+
+    def list_incoming(self, recipient_agency_id: str, *, limit: int, cursor: str | None) -> Page:
+        return self._page([s for s in self.shares.values() if s.recipient_agency_id == recipient_agency_id],
+                          limit, cursor)
+
+    @staticmethod
+    def _page(found: list[Share], limit: int, cursor: str | None) -> Page:
+        newest = sorted((s for s in found if cursor is None or s.share_id < cursor),
+                        key=lambda s: s.share_id, reverse=True)
+        page = newest[:limit]
+        return Page(items=page, next_cursor=page[-1].share_id if len(newest) > limit else None)
+
+
 class MemoryBlobs:
     """A versioned bucket in a dict. `put` stands in for the browser's POST to S3 and returns the
     new version's id; `objects` holds the latest version of each key."""
@@ -358,7 +417,7 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
     submissions = overrides.pop("submissions", None) or MemorySubmissions(audit)
     parts: dict[str, Any] = dict(
         clock=clock or FixedClock(), agencies=agencies, links=MemoryLinks(audit), submissions=submissions,
-        holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(audit),
+        holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(audit), shares=MemoryShares(audit),
         licenses=MemoryLicenses(audit=audit), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,

@@ -22,6 +22,7 @@ from .models import (
     TamperAttempt,
     Tombstone,
 )
+from .sharing import Share
 
 
 class Clock(Protocol):
@@ -37,6 +38,8 @@ class AgencyRepository(Protocol):
     def save_agency(self, agency: Agency, *, event: AuditEvent | None = None) -> None: ...
     def create_key(self, key: ApiKey, *, event: AuditEvent | None = None) -> None: ...
     def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    def list_agencies(self, *, limit: int, cursor: str | None) -> Page:
+        """Every agency by id, a page at a time, through an index (never a scan)."""
 
 
 class AgencyDirectory(Protocol):
@@ -120,6 +123,23 @@ class LicenseRepository(Protocol):
         """The stored settings, or the defaults (version 0) if none were ever saved."""
     def save_settings(self, settings: ProgramSettings, *, event: AuditEvent | None = None) -> ProgramSettings:
         """Write them if the stored version still equals settings.version (Conflict otherwise)."""
+
+
+class ShareRepository(Protocol):
+    """Shares between agencies (domain/sharing.py): filed under the owner, found by the recipient
+    through an index. Writes carry the owner's and the recipient's audit events together."""
+
+    def create_share(self, share: Share, *, events: list[AuditEvent]) -> None: ...
+    def get_share(self, owner_agency_id: str, share_id: str) -> Share | None: ...
+    def shared_with(self, recipient_agency_id: str, share_id: str) -> Share | None:
+        """The share if it was made with this agency (read consistently from the owner's item)."""
+    def revoke_share(self, share: Share, *, events: list[AuditEvent]) -> None:
+        """Store revoked_at/by; Conflict (already_revoked) if it was revoked before."""
+    def record_view(self, share: Share, *, events: list[AuditEvent]) -> None:
+        """Record a view's events only if the share is still not revoked (Conflict otherwise)."""
+    def list_outgoing(self, owner_agency_id: str, *, limit: int, cursor: str | None) -> Page: ...
+    def list_incoming(self, recipient_agency_id: str, *, limit: int, cursor: str | None) -> Page: ...
+
 
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None:

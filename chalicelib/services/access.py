@@ -1,8 +1,8 @@
 """What a caller may do right now, decided by the agency's entitlements (domain/licensing.py).
 Reading, downloading and exporting its own data are never refused, and neither is preserving it
-(placing or releasing a legal hold): an agency in limited mode (the program ended and nothing else
-is licensed) keeps them. Everything else waits for a full access mode and, where it needs one, the
-Citizen feature."""
+(placing or releasing a legal hold), nor sharing it with another agency (admins): an agency in
+limited mode (the program ended and nothing else is licensed) keeps them. Everything else waits
+for a full access mode and, where it needs one, the Citizen feature."""
 from __future__ import annotations
 
 from enum import Enum
@@ -22,11 +22,13 @@ class Capability(str, Enum):
     SEND_LINKS = "send_citizen_links"
     REVIEW = "review"
     CONFIGURE = "configure"  # settings and the retention policy
+    SHARE = "share"  # give another agency read access to its evidence: its data to give, so never refused
     CAPTURE = "evidence_capture"  # officers upload evidence of their own (the agency's evidence licence)
 
 
-NEVER_REFUSED_BY_LICENCE = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT, Capability.LEGAL_HOLD}
-ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD}
+NEVER_REFUSED_BY_LICENCE = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT, Capability.LEGAL_HOLD,
+                            Capability.SHARE}
+ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD, Capability.SHARE}
 NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS, Capability.CAPTURE: EVIDENCE_CAPTURE}
 
 
