@@ -201,25 +201,10 @@ class Tombstone(Record):
     files: list[dict[str, Any]]
 
 
-class AuditEvent(Record):
-    """Something that happened, written to the agency's audit inbox in the same transaction as
-    the change it records. The sequencer later gives it its place (seq) and hash in the chain."""
+class AuditFacts(Record):
+    """What happened, by whom, to what, and from where: the part an event and its entry share."""
 
-    event_id: str  # unique and time-sortable: the inbox key, kept on the chained entry
     agency_id: str
-    at: datetime
-    actor: str
-    action: str
-    target: str
-    outcome: str = "success"
-    details: dict[str, Any] = Field(default_factory=dict)
-    source: str = ""
-    usage_delta: int = 0  # stored bytes this change adds (or removes); applied when chained
-
-
-class AuditEntry(Record):
-    agency_id: str
-    seq: int
     at: datetime
     actor: str
     action: str
@@ -227,6 +212,20 @@ class AuditEntry(Record):
     outcome: str = "success"
     details: dict[str, Any] = Field(default_factory=dict)
     source: str = ""  # client address and agent, or the schedule/event that acted
+
+
+class AuditEvent(AuditFacts):
+    """Something that happened, written to the agency's audit inbox in the same transaction as
+    the change it records. The sequencer later gives it its place (seq) and hash in the chain."""
+
+    event_id: str  # unique and time-sortable: the inbox key, kept on the chained entry
+    usage_delta: int = 0  # stored bytes this change adds (or removes); applied when chained
+
+
+class AuditEntry(AuditFacts):
+    """An event in its place in the agency's hash chain."""
+
+    seq: int
     event_id: str = ""  # the inbox event it was chained from; empty on entries chained before the inbox
     prev_hash: str
     hash: str
