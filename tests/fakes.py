@@ -325,6 +325,8 @@ class MemoryShares(Recorder):
 
     @staticmethod
     def _page(found: list[Share], limit: int, cursor: str | None) -> Page:
+        if cursor is not None and not any(s.share_id == cursor for s in found):
+            raise InvalidInput("The page cursor is not valid.", code="bad_cursor")
         newest = sorted((s for s in found if cursor is None or s.share_id < cursor),
                         key=lambda s: s.share_id, reverse=True)
         page = newest[:limit]
