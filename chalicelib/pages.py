@@ -15,6 +15,7 @@ ASSETS = {
     "citizen.css": "text/css; charset=utf-8",
     "i18n.json": "application/json; charset=utf-8",
     "access.js": "application/javascript; charset=utf-8",
+    "capture.js": "application/javascript; charset=utf-8",
 }
 # Each page's problem as the domain error it is, so its status comes from http.STATUS like the API's.
 _PROBLEMS: dict[str, type[DomainError]] = {"link_not_found": NotFound, "link_expired": Gone, "link_used": Gone}
@@ -47,6 +48,11 @@ def upload_page() -> str:
 
 def access_page() -> str:
     return _read("access.html")
+
+
+def capture_page() -> str:
+    """The officer's capture page: no secret in its URL; the key is typed in and kept in the tab."""
+    return _read("capture.html")
 
 
 def asset(name: str) -> tuple[str, str] | None:

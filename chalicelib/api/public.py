@@ -70,6 +70,13 @@ def access_page() -> Response:
     return Response(body=pages.access_page(), status_code=200, headers=pages.security_headers("'self'"))
 
 
+@public_api.route("/agency/capture", methods=["GET"])
+def capture_page() -> Response:
+    """The officer's capture page (public HTML: the agency key is entered in the page, never in a URL)."""
+    return Response(body=pages.capture_page(), status_code=200,
+                    headers=pages.security_headers(bootstrap.upload_origin()))
+
+
 @public_api.route("/access-requests", methods=["POST"])
 @handled
 def submit_access_request() -> Response:
