@@ -14,7 +14,7 @@ from ..domain import sharing as rules
 from ..domain.models import Origin
 from ..domain.sharing import CreateShare, Share
 from ..http import handled, int_param, json_response, parse
-from ..services import sharing
+from ..services import access, sharing
 from ..services.sharing import SharedItem
 from ..views import submission_view
 from .common import agency_key, body, caller, params
@@ -49,8 +49,9 @@ def shared_item_view(item: SharedItem) -> dict[str, Any]:
 @sharing_api.route("/agency/shares", methods=["POST"], authorizer=agency_key)
 @handled
 def create_share() -> Response:
-    deps = bootstrap.deps()
-    made = sharing.share(caller(), parse(CreateShare, body()), deps=deps)
+    deps, principal = bootstrap.deps(), caller()
+    access.agency_of(principal, deps=deps)  # an operator key is refused before its body is read
+    made = sharing.share(principal, parse(CreateShare, body()), deps=deps)
     return json_response(share_view(made, deps.clock.now()), status=201)
 
 
