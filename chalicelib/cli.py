@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="for an operator key, give 'operator' as the agency id")
     key.add_argument("--label", required=True)
     key.add_argument("--email", help="where this user's notifications go")
+    commands.add_parser("refile-agencies", help="file agencies made before the directory index in it (once)")
     verify = commands.add_parser("verify-audit", help="check an agency's audit hash chain")
     verify.add_argument("agency_id")
     export = commands.add_parser("export", help="export an agency's evidence here and now, with progress")
@@ -129,6 +130,21 @@ def _issue_key(args: argparse.Namespace) -> int:
         print(exc.message, file=sys.stderr)
         return 1
     print(json.dumps({"key_id": issued.key_id, "role": args.role, "key": secret}, indent=2))
+    return 0
+
+
+def _refile_agencies(args: argparse.Namespace) -> int:
+    """Agencies created before the operator directory existed are not in its index; saving a
+    profile files it. One scan, run once after the deploy that added the directory."""
+    from . import bootstrap
+    from .adapters.dynamo_agencies import DynamoAgencies
+
+    cfg = bootstrap.settings()
+    repo = DynamoAgencies(bootstrap.client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
+    unfiled = list(repo.unfiled_agencies())
+    for agency in unfiled:
+        repo.save_agency(agency)
+    print(f"{len(unfiled)} agencies filed in the directory")
     return 0
 
 
@@ -277,7 +293,7 @@ OPERATIONS: dict[str, Operation] = {
                                            "set-country-date")},
 }
 COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
-            "run-schedule": _run_schedule, "export": _export,
+            "refile-agencies": _refile_agencies, "run-schedule": _run_schedule, "export": _export,
             **dict.fromkeys(OPERATIONS, _operator_call)}
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog
+from chalicelib.adapters.dynamo_codec import encode_cursor
 from chalicelib.adapters.dynamo_shares import DynamoShares
 from chalicelib.domain import audit
 from chalicelib.domain.errors import Conflict, InvalidInput
@@ -110,3 +111,20 @@ def test_the_directory_lists_every_agency_by_id(world):
         if not (cursor := page.next_cursor):
             break
     assert [a for a in listed if a in made] == made and listed == sorted(listed)
+
+
+def test_an_agency_filed_before_the_directory_is_listed_once_refiled(stack):
+    from chalicelib.adapters.dynamo_codec import to_item
+
+    db, table = boto3.client("dynamodb"), os.environ["TABLE_NAME"]
+    repo = DynamoAgencies(db, table, os.environ["AUDIT_INBOX_TABLE_NAME"])
+    old = Agency(agency_id=new_id(), name="Old PD", created_at=START)
+    db.put_item(TableName=table, Item=to_item({"pk": f"AGENCY#{old.agency_id}", "sk": "PROFILE",
+                                               **old.model_dump(mode="json")}))
+    assert old.agency_id in [a.agency_id for a in repo.unfiled_agencies()]
+    for agency in list(repo.unfiled_agencies()):
+        repo.save_agency(agency)  # what `./dev cli refile-agencies` does
+    assert list(repo.unfiled_agencies()) == []
+    before = encode_cursor({"gsi1sk": {"S": old.agency_id[:-1]}}, ("gsi1sk",))  # ids made just before it sort here
+    listed = repo.list_agencies(limit=100, cursor=before)
+    assert old.agency_id in [a.agency_id for a in listed.items]
