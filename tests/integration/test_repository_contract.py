@@ -26,6 +26,7 @@ from chalicelib.domain.models import (
     EvidenceFile,
     FileStatus,
     Hold,
+    Origin,
     Review,
     ReviewState,
     Role,
@@ -330,6 +331,22 @@ def test_a_write_and_its_event_commit_together_or_not_at_all(stack):
     assert repo.record_check(submission.agency_id, submission.submission_id, checked, event=first)
     assert not repo.record_check(submission.agency_id, submission.submission_id, checked, event=again)
     assert log.waiting(submission.agency_id) == 1  # the refused write left no event behind
+
+
+def test_a_capture_opens_with_its_files_origin_and_event_together_and_only_once(stack):
+    repo = DynamoSubmissions(boto3.client("dynamodb"), os.environ["TABLE_NAME"], os.environ["AUDIT_INBOX_TABLE_NAME"])
+    log = dynamo_audit_log()
+    capture = a_submission(new_id()).model_copy(update={"origin": Origin.AGENCY_CAPTURE})
+    file = a_file(capture)
+    capture.files = {file.file_id: file}
+    started = [audit.new_event(capture.agency_id, at=START, actor="key:k", action="capture.started",
+                               target=f"submission:{capture.submission_id}") for _ in range(2)]
+    repo.open_submission(capture, event=started[0])
+    with pytest.raises(Conflict):
+        repo.open_submission(capture, event=started[1])
+    stored = repo.get_submission(capture.agency_id, capture.submission_id)
+    assert stored.origin is Origin.AGENCY_CAPTURE and list(stored.files) == [file.file_id]
+    assert log.waiting(capture.agency_id) == 1  # the refused second open left no event behind
 
 
 def an_access_request(organisation: str) -> AccessRequest:
