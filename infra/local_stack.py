@@ -60,6 +60,7 @@ class LocalStack:
         self.log, self.chalice_log = log, chalice_log
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._delivering = threading.Lock()  # held by the pump while it delivers
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
         self._chalice: subprocess.Popen[bytes] | None = None
@@ -225,7 +226,8 @@ class LocalStack:
     def paused(self) -> Iterator[None]:
         """Hold the pump (upload events, export chunks, the sequencer) while a test delivers by hand."""
         self._paused.set()
-        time.sleep(1.5)  # let a delivery already under way finish
+        with self._delivering:  # a delivery already under way finishes first
+            pass
         try:
             yield
         finally:
@@ -237,7 +239,9 @@ class LocalStack:
                 time.sleep(0.1)
                 continue
             try:
-                self.deliver_pending_events(wait_seconds=1)
+                with self._delivering:
+                    self.deliver_pending_events(wait_seconds=0 if self._paused.is_set() else 1)
+                time.sleep(0.05)
             except Exception:
                 if not self._stop.is_set():
                     self.log("event pump error:\n" + traceback.format_exc())

@@ -235,9 +235,17 @@ def dynamo_audit_log(client=None) -> DynamoAuditLog:
 @pytest.fixture(params=["memory", "dynamodb"])
 def audit_log(request):
     if request.param == "memory":
-        return MemoryAuditLog(chain_on_record=False)
-    request.getfixturevalue("stack")
-    return dynamo_audit_log()
+        yield MemoryAuditLog(chain_on_record=False)
+        return
+    with request.getfixturevalue("stack").local.paused():  # the stack's pump would chain them first
+        yield dynamo_audit_log()
+
+
+@pytest.fixture
+def quiet_stack(stack):
+    """The stack with its pump held: these tests watch the inbox before the sequencer runs."""
+    with stack.local.paused():
+        yield stack
 
 
 def chain_all(log) -> int:
@@ -301,7 +309,7 @@ def test_concurrent_writers_never_contend_and_racing_sequencers_chain_each_event
     assert len({e.event_id for e in entries}) == 60 and log.waiting(agency_id) == 0
 
 
-def test_chaining_applies_the_usage_the_events_carry_to_the_agency(stack):
+def test_chaining_applies_the_usage_the_events_carry_to_the_agency(quiet_stack):
     repo = DynamoAgencies(boto3.client("dynamodb"), os.environ["TABLE_NAME"], os.environ["AUDIT_INBOX_TABLE_NAME"])
     agency = Agency(agency_id=new_id(), name="Usage PD", created_at=START)
     repo.create_agency(agency)
@@ -316,7 +324,7 @@ def test_chaining_applies_the_usage_the_events_carry_to_the_agency(stack):
     assert repo.get_agency(agency.agency_id).used_bytes == 300  # a settings save never moves usage
 
 
-def test_a_write_and_its_event_commit_together_or_not_at_all(stack):
+def test_a_write_and_its_event_commit_together_or_not_at_all(quiet_stack):
     inbox = os.environ["AUDIT_INBOX_TABLE_NAME"]
     repo = DynamoSubmissions(boto3.client("dynamodb"), os.environ["TABLE_NAME"], inbox)
     log = dynamo_audit_log()

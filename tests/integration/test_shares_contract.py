@@ -28,11 +28,12 @@ def world(request):
     """(shares repository, agencies repository, audit log) of one implementation."""
     if request.param == "memory":
         log = MemoryAuditLog(chain_on_record=False)
-        return MemoryShares(log), MemoryAgencies(log), log
-    request.getfixturevalue("stack")
+        yield MemoryShares(log), MemoryAgencies(log), log
+        return
     db, table, inbox = boto3.client("dynamodb"), os.environ["TABLE_NAME"], os.environ["AUDIT_INBOX_TABLE_NAME"]
     log = DynamoAuditLog(db, os.environ["AUDIT_TABLE_NAME"], inbox, table)
-    return DynamoShares(db, table, inbox), DynamoAgencies(db, table, inbox), log
+    with request.getfixturevalue("stack").local.paused():  # its pump would chain the events first
+        yield DynamoShares(db, table, inbox), DynamoAgencies(db, table, inbox), log
 
 
 def a_share(owner: str, recipient: str, minutes: int = 0, **extra) -> Share:
