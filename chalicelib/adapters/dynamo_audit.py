@@ -98,11 +98,18 @@ class DynamoAuditLog:
             head_put["ConditionExpression"] = "attribute_not_exists(agency_id)"
         writes.append({"Put": head_put})
         usage = sum(e.usage_delta for e in events)
-        if usage:  # no condition: a usage delta only ever comes from an agency's own evidence
+        if usage and self._has_profile(last.agency_id):  # (a condition would block the chain instead)
             writes.append({"Update": {"TableName": self._main, "UpdateExpression": "ADD used_bytes :d",
                                       "Key": to_item({"pk": f"AGENCY#{last.agency_id}", "sk": "PROFILE"}),
                                       "ExpressionAttributeValues": {":d": value(usage)}}})
         return writes
+
+    def _has_profile(self, agency_id: str) -> bool:
+        """Usage is kept on the agency's profile; events of an id with none (never in service, but
+        possible in tests and tools) are chained without it rather than creating a stub profile."""
+        found = self._db.get_item(TableName=self._main, ProjectionExpression="pk", ConsistentRead=True,
+                                  Key=to_item({"pk": f"AGENCY#{agency_id}", "sk": "PROFILE"}))
+        return "Item" in found
 
     def _head(self, agency_id: str) -> tuple[int, str] | None:
         found = self._db.get_item(TableName=self._table, Key=to_item({"agency_id": agency_id, "seq": HEAD}),
