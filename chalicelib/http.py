@@ -129,6 +129,7 @@ def int_param(params: dict[str, str] | None, name: str, default: int) -> int:
     raw = (params or {}).get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 6:
+    # ASCII digits only: str.isdigit() also accepts "²" and "٣", which int() then refuses or reads as 3.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         raise InvalidInput(f"{name} must be a positive whole number.", code="validation_error")
     return int(raw)

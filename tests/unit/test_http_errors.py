@@ -73,3 +73,14 @@ def test_an_unknown_static_asset_is_the_not_found_error_body():
         response = client.http.get("/static/nope.js")
     assert response.status_code == status_for(NotFound)
     assert json.loads(response.body) == {"code": "not_found", "message": "No such file."}
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "１２", "3²", "-1", "1.5", " 7", "1234567"])
+def test_numeric_query_parameters_take_ascii_digits_only(raw):
+    from chalicelib.domain.errors import InvalidInput
+    from chalicelib.http import int_param
+
+    with pytest.raises(InvalidInput) as refused:
+        int_param({"limit": raw}, "limit", 25)
+    assert refused.value.code == "validation_error"
+    assert int_param({"limit": "42"}, "limit", 25) == 42 and int_param({}, "limit", 25) == 25
