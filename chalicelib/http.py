@@ -98,7 +98,7 @@ def parse(model: type[C], raw: bytes | None) -> C:
         raise LimitExceeded(f"The request body is over {MAX_BODY_BYTES} bytes.", code="body_too_large")
     try:
         data = json.loads(raw) if raw and raw.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: '[' * 30000
         raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.", code="malformed_json")

@@ -84,3 +84,15 @@ def test_numeric_query_parameters_take_ascii_digits_only(raw):
         int_param({"limit": raw}, "limit", 25)
     assert refused.value.code == "validation_error"
     assert int_param({"limit": "42"}, "limit", 25) == 42 and int_param({}, "limit", 25) == 25
+
+
+@pytest.mark.parametrize("raw", [b"[" * 30000, b'{"a":' * 30000, b"[" * 30000 + b"]" * 30000])
+def test_deeply_nested_json_is_a_clear_400_not_a_500(raw):
+    from pydantic import BaseModel
+
+    from chalicelib.domain.errors import InvalidInput, LimitExceeded
+    from chalicelib.http import parse
+
+    with pytest.raises((InvalidInput, LimitExceeded)) as refused:
+        parse(BaseModel, raw)
+    assert refused.value.code in ("malformed_json", "body_too_large")
