@@ -65,6 +65,7 @@ def _attempt(channel: str, send: Callable[[], str]) -> Delivery:
 
 
 def get_link(principal: Principal, link_id: str, *, deps: Deps) -> CitizenLink:
+    allow(principal, Capability.READ, deps=deps)  # through the gate like every agency route: operators get 403
     link = deps.links.get_link(principal.agency_id, link_id) if ids.is_id(link_id) else None
     if link is None:
         raise NotFound("No such citizen link.", code="link_not_found")

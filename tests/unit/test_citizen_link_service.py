@@ -268,3 +268,14 @@ def test_only_an_agency_admin_changes_link_settings(deps, agency, officer):
     assert agencies.update_settings(admin, UpdateAgencySettings(link_ttl_hours=24), deps=deps).link_ttl_hours == 24
     link, _ = send(officer, deps)
     assert link.expires_at - deps.clock.now() == timedelta(hours=24)
+
+
+def test_an_operator_key_reading_a_link_is_refused_like_on_every_agency_route(officer, deps):
+    from chalicelib.domain.errors import Forbidden
+    from chalicelib.domain.models import OPERATOR_AGENCY
+
+    link, _ = send(officer, deps)
+    operator = Principal(agency_id=OPERATOR_AGENCY, role=Role.OPERATOR, key_id="op")
+    with pytest.raises(Forbidden):
+        citizen_links.get_link(operator, link.link_id, deps=deps)
+    assert citizen_links.get_link(officer, link.link_id, deps=deps).link_id == link.link_id
