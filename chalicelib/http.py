@@ -27,7 +27,9 @@ from .domain.errors import (
 from .observability import logger, request_id
 
 MAX_BODY_BYTES = 64 * 1024
-NO_STORE = {"Cache-Control": "no-store"}
+# Every JSON answer: never cached (keys, evidence metadata), never sniffed as another type, HTTPS only.
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+            "Strict-Transport-Security": "max-age=63072000; includeSubDomains"}
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,

@@ -96,3 +96,13 @@ def test_deeply_nested_json_is_a_clear_400_not_a_500(raw):
     with pytest.raises((InvalidInput, LimitExceeded)) as refused:
         parse(BaseModel, raw)
     assert refused.value.code in ("malformed_json", "body_too_large")
+
+
+def test_json_answers_and_errors_are_never_cached_sniffed_or_sent_over_plain_http():
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.http import error_response, json_response
+
+    for response in (json_response({"ok": True}), error_response(NotFound("No.", code="x"))):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
