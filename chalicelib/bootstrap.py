@@ -97,7 +97,8 @@ def export_deps() -> ExportDeps:
     return ExportDeps(clock=base.clock, exports=exports_repo,
                       submissions=base.submissions, audit=base.audit,
                       storage=S3ExportStorage(client("s3"), cfg.evidence_bucket),
-                      queue=SqsJobQueue(sqs, queue_url), evidence_bucket=cfg.evidence_bucket)
+                      queue=SqsJobQueue(sqs, queue_url), evidence_bucket=cfg.evidence_bucket,
+                      shares=base.shares)
 
 
 def deps() -> Deps:

@@ -3,6 +3,7 @@ keep the same contract as DynamoExports, S3ExportStorage and SqsJobQueue."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,11 +21,13 @@ class MemoryExports(Recorder):
         self.manifests: dict[str, dict[str, ManifestRow]] = {}
         self.row_writes = 0
 
-    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None:
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None,
+                   events: Sequence[AuditEvent] = ()) -> None:
         if (job.agency_id, job.export_id) in self.jobs:
             raise Conflict("That export already exists.")
         self.jobs[(job.agency_id, job.export_id)] = job.model_copy(deep=True)
-        self._record(event)
+        for one in ([event] if event is not None else []) + list(events):
+            self._record(one)
 
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None:
         found = self.jobs.get((agency_id, export_id))

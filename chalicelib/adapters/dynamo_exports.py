@@ -9,6 +9,7 @@ are two writes, not a transaction: moto copies whole tables per transaction, and
 idempotent overwrite anyway.)"""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..domain.exports import ExportJob, ExportStatus, ManifestRow
@@ -18,8 +19,9 @@ from .dynamo_pages import query_items
 
 
 class DynamoExports(DynamoBase):
-    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None:
-        self._commit({"Put": self._write(self._job_item(job), new=True)}, event=event,
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None,
+                   events: Sequence[AuditEvent] = ()) -> None:
+        self._commit({"Put": self._write(self._job_item(job), new=True)}, event=event, events=events,
                      conflict="That export already exists.")
 
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from .exports import COLUMNS, ExportJob, Integrity, ManifestRow, SourceDigest, integrity_of
-from .models import AuditEntry, EvidenceFile, Submission
+from .models import AuditEntry, EvidenceFile, Origin, Submission
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,20 @@ def make_row(job: ExportJob, submission: Submission, file: EvidenceFile, *, dige
         integrity=integrity_of(file, digest), file_status=file.status.value, exported=digest is not None,
         bytes=digest.size if digest else 0, created_at=submission.created_at,
         submitted_at=submission.submitted_at, checked_at=file.checked_at, caption=file.caption,
-        review_state=submission.review.state.value, custody_events=custody.events,
+        review_state=None if job.shared else submission.review.state.value, custody_events=custody.events,
         custody_last_action=custody.last_action, custody_last_at=custody.last_at,
-        target_key=key if digest else None, origin=submission.origin, source_key=file.key,
-        source_version=file.version_id,
+        target_key=key if digest else None, source_key=file.key, source_version=file.version_id,
+        **_origin(job, submission),
     )
+
+
+def _origin(job: ExportJob, submission: Submission) -> dict[str, Any]:
+    """An own item keeps its origin; one read through a share is `shared`, from whom, and what
+    it was at the owner's (origin is never taken from a request, here or anywhere)."""
+    if not job.shared:
+        return {"origin": submission.origin}
+    return {"origin": Origin.SHARED, "shared_by_agency_id": submission.agency_id,
+            "original_origin": submission.origin}
 
 
 def published(row: ManifestRow) -> dict[str, Any]:
@@ -69,6 +78,7 @@ def manifest_counts(rows: list[ManifestRow]) -> dict[str, int]:
 def manifest_json(job: ExportJob, rows: list[ManifestRow]) -> bytes:
     body = {
         "export_id": job.export_id, "agency_id": job.agency_id, "requested_by": job.requested_by,
+        **({"share_id": job.share_id, "shared_by_agency_id": job.shared_by_agency_id} if job.shared else {}),
         "filter": job.filter.model_dump(mode="json", by_alias=True), "target": job.target.model_dump(mode="json"),
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,

@@ -4,12 +4,12 @@ export covers, where each copy goes, what the manifest says). Time comes in as a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .commands import CaseRef, Command
 from .errors import Forbidden
@@ -24,7 +24,10 @@ STALE_AFTER = timedelta(minutes=20)  # a running job untouched this long (Lambda
 
 class ExportRepository(Protocol):
     # Writes take the audit event that records them and commit both together (see domain/audit.py).
-    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None) -> None: ...  # Conflict if it exists
+    def create_job(self, job: ExportJob, *, event: AuditEvent | None = None,
+                   events: Sequence[AuditEvent] = ()) -> None:
+        """Conflict if it exists. `events` records it in several logs at once (an export through a
+        share: the recipient's export.started and the owner's shared_export.started)."""
     def get_job(self, agency_id: str, export_id: str) -> ExportJob | None: ...
     def save_job(self, job: ExportJob, *, expected: ExportStatus, event: AuditEvent | None = None) -> ExportJob:
         """Store it if the stored job is still at job.version and in status `expected`; returns it
@@ -144,12 +147,14 @@ class ExportFilter(Command):
 
 
 class StartExport(ExportFilter):
-    """POST /agency/exports: {"case_ref"?, "from"?, "to"?, "target": {...}}."""
+    """POST /agency/exports: {"case_ref"?, "from"?, "to"?, "share_id"?, "target": {...}}. With a
+    share_id, the export reads another agency's items through a share made with the caller."""
 
+    share_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     target: ExportTarget
 
     def export_filter(self) -> ExportFilter:
-        return ExportFilter.model_validate(self.model_dump(exclude={"target"}))
+        return ExportFilter.model_validate(self.model_dump(exclude={"target", "share_id"}))
 
 
 class ChunkMessage(Command):
@@ -210,6 +215,12 @@ class ExportJob(Record):
     error_code: str | None = None
     chunks: int = 0
     version: int = 0
+    share_id: str | None = None  # read through this share (made with agency_id) ...
+    shared_by_agency_id: str | None = None  # ... of this agency's items; None: the agency's own
+
+    @property
+    def shared(self) -> bool:
+        return self.share_id is not None
 
 
 class ManifestRow(Record):
@@ -230,7 +241,7 @@ class ManifestRow(Record):
     submitted_at: datetime | None = None
     checked_at: datetime | None = None
     caption: str | None = None
-    review_state: str
+    review_state: str | None = None  # the owner's decision: left out (None) of rows read through a share
     custody_events: int = 0
     custody_last_action: str | None = None
     custody_last_at: datetime | None = None
@@ -239,7 +250,9 @@ class ManifestRow(Record):
     bytes: int = 0
     source_key: str  # where the bytes are in the evidence bucket
     source_version: str | None = None  # the pinned version exported
-    origin: Origin = Origin.CITIZEN_LINK  # the item's, copied (published, last); older rows: citizen links
+    origin: Origin = Origin.CITIZEN_LINK  # the item's, copied (published); older rows: citizen links
+    shared_by_agency_id: str | None = None  # through a share: the owner agency (origin is then `shared`) ...
+    original_origin: Origin | None = None  # ... and the item's own origin; None for the agency's own items
 
     @property
     def row_key(self) -> str:

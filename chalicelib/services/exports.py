@@ -2,20 +2,27 @@
 one step at a time (count a page of submissions, export one file, write the manifest) and saves
 its progress after every step, so a chunk that runs out of time, or is killed, resumes exactly
 where the last saved step left it. Two chunks cannot both advance a job: each save is
-conditioned on the version it read, and the loser stops with Conflict(code="export_busy")."""
+conditioned on the version it read, and the loser stops with Conflict(code="export_busy").
+
+With a share_id, a recipient agency exports another agency's items through a share made with it:
+the job is the recipient's, every step first re-reads the share (revoked or expired: the job fails
+with share_revoked/share_expired), the items are the owner's own (its case, or its one
+submission), and the manifest rows say `shared`, by whom, and the item's original origin. The
+start is recorded in both agencies' logs, with the job."""
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..domain import export_manifest as manifest
 from ..domain import exports as rules
-from ..domain import ids
+from ..domain import ids, sharing
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.exports import (
     BucketTarget,
@@ -34,7 +41,8 @@ from ..domain.exports import (
     TargetRefused,
 )
 from ..domain.models import AuditEvent, EvidenceFile, Page, Principal, Submission
-from ..domain.ports import AuditLog, Clock, SubmissionRepository
+from ..domain.ports import AuditLog, Clock, ShareRepository, SubmissionRepository
+from ..domain.sharing import Share, ShareState
 from . import custody
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,7 @@ class ExportDeps:
     storage: ExportStorage
     queue: JobQueue
     evidence_bucket: str  # never a target: an export must not write into our own evidence store
+    shares: ShareRepository  # exports of shared items read through the share, and re-check it
 
 
 class FileDownload(BaseModel):
@@ -80,11 +89,17 @@ class ExportView(BaseModel):
 
     job: ExportJob
     downloads: Downloads | None = None
+    withheld: ShareState | None = None  # a finished export through a share that has since ended
 
     def body(self) -> dict[str, Any]:
         job = self.job.model_dump(mode="json", exclude={"cursor", "version", "filter"})
         job["filter"] = self.job.filter.model_dump(mode="json", by_alias=True)
-        return {**job, "downloads": self.downloads.model_dump(mode="json") if self.downloads else None}
+        body = {**job, "downloads": self.downloads.model_dump(mode="json") if self.downloads else None}
+        if self.withheld is not None:
+            body["downloads_withheld"] = {
+                "code": f"share_{self.withheld.value}",
+                "message": f"The share this export read through was {self.withheld.value}: no download URLs."}
+        return body
 
 
 # --- the agency's calls ----------------------------------------------------------------------
@@ -92,12 +107,22 @@ class ExportView(BaseModel):
 def start_export(principal: Principal, cmd: StartExport, *, deps: ExportDeps) -> ExportJob:
     if isinstance(cmd.target, BucketTarget) and cmd.target.bucket == deps.evidence_bucket:
         raise InvalidInput("Export to a bucket of your own, not to the evidence store.", code="bad_export_target")
+    share = _opened(principal.agency_id, cmd.share_id, deps) if cmd.share_id is not None else None
+    if share is not None and cmd.case_ref is not None:
+        _check_case(share, cmd.case_ref, deps)
     now = deps.clock.now()
     job = ExportJob(export_id=ids.new_id(now), agency_id=principal.agency_id, requested_by=principal.actor,
-                    created_at=now, updated_at=now, filter=cmd.export_filter(), target=cmd.target)
-    deps.exports.create_job(job, event=custody.event(job.agency_id, deps=deps, actor=principal.actor,
-                                                     action="export.started", target=f"export:{job.export_id}",
-                                                     details=_describe(job)))
+                    created_at=now, updated_at=now, filter=cmd.export_filter(), target=cmd.target,
+                    share_id=share.share_id if share else None,
+                    shared_by_agency_id=share.owner_agency_id if share else None)
+    events = [custody.event(job.agency_id, deps=deps, actor=principal.actor, action="export.started",
+                            target=f"export:{job.export_id}", details=_describe(job))]
+    if share is not None:  # the owner's log records what of its evidence is leaving, and to whom
+        events.append(custody.event(share.owner_agency_id, deps=deps, actor=principal.actor,
+                                    action="shared_export.started", target=f"share:{share.share_id}",
+                                    details={**_owner_details(share, job), "target_type": job.target.type,
+                                             "filter": job.filter.model_dump(mode="json", by_alias=True)}))
+    deps.exports.create_job(job, events=events)
     deps.queue.enqueue(job.agency_id, job.export_id)
     return job
 
@@ -109,6 +134,8 @@ def get_export(principal: Principal, export_id: str, *, deps: ExportDeps, cursor
     job = _job(principal.agency_id, export_id, deps)
     if job.status is not ExportStatus.DONE or not isinstance(job.target, DownloadLinks):
         return ExportView(job=job)
+    if job.shared:
+        return _shared_downloads(principal, job, cursor, limit, deps)
     downloads = _downloads(job, cursor, max(1, min(limit, 500)), deps)
     deps.audit.append(job.agency_id, at=deps.clock.now(), actor=principal.actor, action="export.downloaded",
                       target=f"export:{export_id}", details={"files": len(downloads.files), "cursor": cursor})
@@ -122,6 +149,8 @@ def retry_export(principal: Principal, export_id: str, *, deps: ExportDeps) -> E
     if not rules.can_retry(job, now):
         raise Conflict(f"This export is {job.status.value}; only a failed export can be retried.",
                        code="export_not_retryable")
+    if job.shared:  # a revoked or expired share is refused here, before anything is stored
+        _ensure_active(_share_of(job, deps), now)
     event = custody.event(job.agency_id, deps=deps, actor=principal.actor, action="export.retried",
                           target=f"export:{export_id}", details={"items_done": job.items_done})
     resumed = deps.exports.save_job(job.model_copy(update={
@@ -178,9 +207,12 @@ class _Chunk:
         self.deps, self.job = deps, job
         self._page: tuple[str | None, Page] | None = None
         self._custody: dict[str, manifest.Custody] | None = None
+        self._share: Share | None = None
         self._save(chunks=job.chunks + 1)  # claim it: a concurrent run now fails its next save
 
     def step(self) -> None:
+        if self.job.shared and not self._share_still_open():
+            return
         if self.job.phase is ExportPhase.COUNTING:
             self._count_page()
         elif self.job.phase is ExportPhase.COPYING:
@@ -189,10 +221,29 @@ class _Chunk:
             self._write_manifest()
 
     def fail(self, refused: TargetRefused) -> None:
+        self._fail(refused.message, refused.reason, {"bucket": refused.bucket, "reason": refused.reason})
+
+    def _fail(self, message: str, code: str, details: dict[str, Any]) -> None:
         event = self._event("export.failed", f"export:{self.job.export_id}", outcome="failed",
-                            details={"bucket": refused.bucket, "reason": refused.reason,
-                                     "items_done": self.job.items_done})
-        self._save(status=ExportStatus.FAILED, error=refused.message, error_code=refused.reason, event=event)
+                            details={**details, "items_done": self.job.items_done})
+        self._save(status=ExportStatus.FAILED, error=message, error_code=code, event=event)
+
+    def _share_still_open(self) -> bool:
+        """Every step reads the share again (consistently): one that was revoked or has expired
+        fails the job at once, before another file is read through it."""
+        share = self.deps.shares.get_share(self.job.shared_by_agency_id or "", self.job.share_id or "")
+        if share is None or share.recipient_agency_id != self.job.agency_id:
+            self._fail("The share this export reads through no longer exists.", "share_not_found",
+                       {"share_id": self.job.share_id})
+            return False
+        state = sharing.state(share, self.deps.clock.now())
+        if state is not ShareState.ACTIVE:
+            self._fail(f"The share this export reads through was {state.value}: nothing more is exported, "
+                       f"and the export cannot be retried unless the owner shares it again.", f"share_{state.value}",
+                       {"share_id": share.share_id, "reason": f"share_{state.value}"})
+            return False
+        self._share = share
+        return True
 
     def _count_page(self) -> None:
         page = self._listing()
@@ -258,8 +309,11 @@ class _Chunk:
     def _listing(self) -> Page:
         at = self.job.cursor.page
         if self._page is None or self._page[0] != at:
-            page = self.deps.submissions.list_submissions(self.job.agency_id, case_ref=self.job.filter.case_ref,
-                                                          limit=PAGE, cursor=at)
+            if self._share is not None:
+                page = _shared_page(self._share, at, self.deps)
+            else:
+                page = self.deps.submissions.list_submissions(self.job.agency_id, case_ref=self.job.filter.case_ref,
+                                                              limit=PAGE, cursor=at)
             self._page = (at, page)
         return self._page[1]
 
@@ -308,4 +362,82 @@ def _downloads(job: ExportJob, cursor: str | None, limit: int, deps: ExportDeps)
 
 
 def _describe(job: ExportJob) -> dict[str, Any]:
-    return {"filter": job.filter.model_dump(mode="json", by_alias=True), "target": job.target.model_dump(mode="json")}
+    shared = {"share_id": job.share_id, "owner_agency_id": job.shared_by_agency_id, "origin": "shared"}
+    return {"filter": job.filter.model_dump(mode="json", by_alias=True), "target": job.target.model_dump(mode="json"),
+            **(shared if job.shared else {})}
+
+
+# --- exports through a share -----------------------------------------------------------------
+
+def _opened(recipient_agency_id: str, share_id: str, deps: ExportDeps) -> Share:
+    """The active share made with this agency; as GET /agency/shared/... answers: another agency's
+    share is as unknown as a made-up id, a revoked or expired one says so."""
+    found = deps.shares.shared_with(recipient_agency_id, share_id) if ids.is_id(share_id) else None
+    if found is None:
+        raise NotFound("No such share.", code="share_not_found")
+    _ensure_active(found, deps.clock.now())
+    return found
+
+
+def _ensure_active(share: Share, now: datetime) -> None:
+    state = sharing.state(share, now)
+    if state is not ShareState.ACTIVE:
+        raise NotFound(f"This share was {state.value}.", code=f"share_{state.value}")
+
+
+def _share_of(job: ExportJob, deps: ExportDeps) -> Share:
+    found = deps.shares.get_share(job.shared_by_agency_id or "", job.share_id or "")
+    if found is None or found.recipient_agency_id != job.agency_id:
+        raise NotFound("No such share.", code="share_not_found")
+    return found
+
+
+def _check_case(share: Share, case_ref: str, deps: ExportDeps) -> None:
+    """A case filter with a share must name the share's case (for a one-item share, that item's)."""
+    case = share.case_ref
+    if case is None:
+        one = deps.submissions.get_submission(share.owner_agency_id, share.submission_id or "")
+        case = one.case_ref if one else None
+    if case_ref != case:
+        raise InvalidInput("That share does not cover this case: leave case_ref out, or give the share's case.",
+                           code="case_not_in_share")
+
+
+def _shared_page(share: Share, cursor: str | None, deps: ExportDeps) -> Page:
+    """A page of the owner's items the share covers: its case, walked like the owner's listing,
+    or its one submission (gone once the owner's retention deleted it)."""
+    if share.case_ref is not None:
+        page = deps.submissions.list_submissions(share.owner_agency_id, case_ref=share.case_ref, limit=PAGE,
+                                                 cursor=cursor)
+    else:
+        one = deps.submissions.get_submission(share.owner_agency_id, share.submission_id or "")
+        page = Page(items=[one] if one else [], next_cursor=None)
+    return Page(items=[s for s in page.items if sharing.covers_submission(share, s)], next_cursor=page.next_cursor)
+
+
+def _owner_details(share: Share, job: ExportJob) -> dict[str, Any]:
+    return {"share_id": share.share_id, "scope": share.scope, "export_id": job.export_id,
+            "by_agency_id": job.agency_id, "recipient_agency_id": job.agency_id}
+
+
+def _shared_downloads(principal: Principal, job: ExportJob, cursor: str | None, limit: int,
+                      deps: ExportDeps) -> ExportView:
+    """A finished export through a share gives URLs only while the share is active, and records
+    each such view in both logs together, only if the share is still not revoked (as a shared
+    item's view does): after a revocation no URL leaves."""
+    share = _share_of(job, deps)
+    state = sharing.state(share, deps.clock.now())
+    if state is not ShareState.ACTIVE:
+        return ExportView(job=job, withheld=state)
+    downloads = _downloads(job, cursor, max(1, min(limit, 500)), deps)
+    details = {"files": len(downloads.files), "cursor": cursor}
+    events = [custody.event(job.agency_id, deps=deps, actor=principal.actor, action="export.downloaded",
+                            target=f"export:{job.export_id}",
+                            details={**details, "share_id": share.share_id, "owner_agency_id": share.owner_agency_id}),
+              custody.event(share.owner_agency_id, deps=deps, actor=principal.actor, action="shared_export.downloaded",
+                            target=f"share:{share.share_id}", details={**details, **_owner_details(share, job)})]
+    try:
+        deps.shares.record_view(share, events=events)
+    except Conflict:  # revoked between the read and the record
+        return ExportView(job=job, withheld=ShareState.REVOKED)
+    return ExportView(job=job, downloads=downloads)

@@ -19,6 +19,7 @@ import requests
 from chalicelib.adapters.clock import SystemClock
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog
 from chalicelib.adapters.dynamo_exports import DynamoExports
+from chalicelib.adapters.dynamo_shares import DynamoShares
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.adapters.s3_exports import S3ExportStorage, SqsJobQueue
 from chalicelib.domain import ids, links
@@ -51,7 +52,7 @@ def xd(stack) -> ExportDeps:
                       submissions=DynamoSubmissions(db, table, inbox),
                       audit=DynamoAuditLog(db, os.environ["AUDIT_TABLE_NAME"], inbox, table),
                       storage=S3ExportStorage(boto3.client("s3"), bucket), queue=SqsJobQueue(sqs, queue_url),
-                      evidence_bucket=bucket)
+                      evidence_bucket=bucket, shares=DynamoShares(db, table, inbox))
 
 
 def chained(xd, agency_id):

@@ -103,7 +103,8 @@ def admin(deps, agency):
 
 def test_a_limited_agency_runs_an_export_of_its_evidence_to_the_end(limited, officer, deps):
     xd = ExportDeps(clock=deps.clock, exports=MemoryExports(), submissions=deps.submissions, audit=deps.audit,
-                    storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence")
+                    storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence",
+                    shares=deps.shares)
     evidence(xd, officer.agency_id, b"\xff\xd8\xff\xe0 a photo", case_ref="C-LIM")
     job = finished(officer, xd, start(officer, xd, {"type": "download_links"}))
     assert job.status is ExportStatus.DONE and job.items_total >= 1 and job.items_done == job.items_total

@@ -26,7 +26,8 @@ DAY = timedelta(days=1)
 def xd(deps) -> ExportDeps:
     return ExportDeps(clock=deps.clock, exports=MemoryExports(deps.audit), submissions=deps.submissions,
                       audit=deps.audit,
-                      storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence")
+                      storage=MemoryExportStorage(deps.blobs), queue=MemoryJobQueue(), evidence_bucket="evidence",
+                      shares=deps.shares)
 
 
 def evidence(xd, agency_id, *contents, case_ref="CASE-1", at=START - DAY, sha=None, status=FileStatus.VERIFIED):

@@ -73,9 +73,9 @@ def test_a_citizen_submission_is_a_citizen_link_item_and_its_audit_entries_say_s
     assert details["submission.completed"]["origin"] == "citizen_link"
 
 
-def test_the_manifest_keeps_its_columns_in_order_and_ends_with_each_files_origin(officer, deps, clock,
+def test_the_manifest_keeps_its_columns_in_order_then_each_files_origin_and_share(officer, deps, clock,
                                                                                 xd):  # noqa: F811
-    assert (*EARLIER_COLUMNS, "origin") == COLUMNS
+    assert (*EARLIER_COLUMNS, "origin", "shared_by_agency_id", "original_origin") == COLUMNS
     _, token = send(officer, deps)
     upload(token, deps, JPEG)
     capture, [(file, _)] = start(officer, deps)
@@ -89,7 +89,8 @@ def test_the_manifest_keeps_its_columns_in_order_and_ends_with_each_files_origin
     assert sorted(r["origin"] for r in rows) == ["agency_capture", "citizen_link"]
     assert [r["origin"] for r in rows if r["submission_id"] == capture.submission_id] == ["agency_capture"]
     table = list(csv.reader(io.StringIO(xd.storage.buckets["agency-archive"]["manifest.csv"].body.decode())))
-    assert tuple(table[0]) == COLUMNS and sorted(row[-1] for row in table[1:]) == ["agency_capture", "citizen_link"]
+    assert tuple(table[0]) == COLUMNS and sorted(row[-3] for row in table[1:]) == ["agency_capture", "citizen_link"]
+    assert all(row[-2:] == ["", ""] for row in table[1:])  # own items: not shared, no original origin
 
 
 @pytest.mark.parametrize("kind", list(LicenseKind))
