@@ -22,7 +22,7 @@ from chalicelib.adapters.dynamo_exports import DynamoExports
 from chalicelib.adapters.dynamo_shares import DynamoShares
 from chalicelib.adapters.dynamo_submissions import DynamoSubmissions
 from chalicelib.adapters.s3_exports import S3ExportStorage, SqsJobQueue
-from chalicelib.domain import ids, links
+from chalicelib.domain import audit, ids, links
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.exports import (
     DownloadLinks,
@@ -33,7 +33,7 @@ from chalicelib.domain.exports import (
     ManifestRow,
     StartExport,
 )
-from chalicelib.domain.models import EvidenceFile, FileStatus, Principal, Role, Submission
+from chalicelib.domain.models import EvidenceFile, FileStatus, Origin, Principal, Role, Submission
 from chalicelib.services import exports
 from chalicelib.services.exports import ExportDeps
 from tests.export_fakes import MemoryExports
@@ -220,3 +220,35 @@ def _row(export_id, n):
     return ManifestRow(export_id=export_id, submission_id="s" * 26, file_id=f"{n:026d}", case_ref="C-1", name="a.jpg",
                        size=3, content_type="image/jpeg", integrity=Integrity.VERIFIED, file_status="verified",
                        created_at=NOW, review_state="pending", source_key="k", sha256="a" * 64, bytes=3, exported=True)
+
+
+def _logged(repo, agency_id):
+    """The actions the agency's log holds, chained (as the sequencer would) for DynamoDB."""
+    if isinstance(repo, MemoryExports):
+        return repo.audit.actions(agency_id)
+    log = DynamoAuditLog(boto3.client("dynamodb"), os.environ["AUDIT_TABLE_NAME"],
+                         os.environ["AUDIT_INBOX_TABLE_NAME"], os.environ["TABLE_NAME"])
+    while log.chain_waiting(agency_id):
+        pass
+    return [e.action for e in log.entries(agency_id)]
+
+
+def test_a_shared_job_is_created_with_an_event_in_each_agencys_log_and_its_rows_keep_the_share(repo):
+    recipient, owner = ids.new_id(NOW), ids.new_id(NOW)
+    job = ExportJob(export_id=ids.new_id(NOW), agency_id=recipient, requested_by="key:k", created_at=NOW,
+                    updated_at=NOW, filter=ExportFilter(), target=DownloadLinks(type="download_links"),
+                    share_id=ids.new_id(NOW), shared_by_agency_id=owner)
+    events = [audit.new_event(recipient, at=NOW, actor="key:k", action="export.started",
+                              target=f"export:{job.export_id}"),
+              audit.new_event(owner, at=NOW, actor="key:k", action="shared_export.started",
+                              target=f"share:{job.share_id}")]
+    repo.create_job(job, events=events)
+    assert repo.get_job(recipient, job.export_id) == job and repo.get_job(owner, job.export_id) is None
+    assert (_logged(repo, recipient), _logged(repo, owner)) == (["export.started"], ["shared_export.started"])
+    with pytest.raises(Conflict):  # a second create records nothing in either log
+        repo.create_job(job, events=events)
+    assert (_logged(repo, recipient), _logged(repo, owner)) == (["export.started"], ["shared_export.started"])
+    row = _row(job.export_id, 1).model_copy(update={"origin": Origin.SHARED, "shared_by_agency_id": owner,
+                                                    "original_origin": Origin.AGENCY_CAPTURE, "review_state": None})
+    repo.put_row(row)
+    assert repo.rows(job.export_id) == [row]
