@@ -154,7 +154,12 @@ def start_export() -> Response:
     from ..services import exports  # deferred, as in the two routes below: keeps every cold start light
 
     principal = agency_caller()
-    job = exports.start_export(principal, parse(StartExport, body()), deps=bootstrap.export_deps())
+    cmd = parse(StartExport, body())
+    if cmd.share_id is not None:  # exporting what was shared: the same receiving rule as viewing it
+        from ..services import sharing
+
+        sharing.ensure_receiver(principal, deps=bootstrap.deps())
+    job = exports.start_export(principal, cmd, deps=bootstrap.export_deps())
     return json_response(exports.ExportView(job=job).body(), status=201)
 
 

@@ -148,6 +148,11 @@ def _item(found: Share, owner: Agency, submission_id: str, deps: Deps) -> Shared
     return None
 
 
+def ensure_receiver(principal: Principal, *, deps: Deps) -> Agency:
+    """The caller's agency, if it may read what others share with it (any licence, or the program)."""
+    return _receiver(principal, deps)
+
+
 def _receiver(principal: Principal, deps: Deps) -> Agency:
     agency = access.allow(principal, Capability.READ, deps=deps)
     sharing.ensure_can_receive(access.entitlements_of(agency.agency_id, deps=deps), recipient=True)

@@ -70,3 +70,17 @@ def test_a_recipient_exports_a_shared_case_and_revocation_ends_it(stack):
     assert (after.status_code, after.json()["code"]) == (404, "share_revoked")
     finished = second.get(f"{exports_url}/{started.json()['export_id']}").json()
     assert finished["downloads"] is None and finished["downloads_withheld"]["code"] == "share_revoked"
+
+
+def test_an_agency_that_may_no_longer_receive_shares_cannot_export_one_either(stack):
+    from chalicelib import bootstrap
+    from chalicelib.services import licensing
+
+    recipient_id, recipient_key = new_agency("Shelbyville PD")
+    verified_submission(stack, "SHARED-EXPORT-E2E-2")
+    made = share(stack, {"recipient_agency_id": recipient_id, "case_ref": "SHARED-EXPORT-E2E-2"})
+    assert made.status_code == 201, made.text
+    licensing.set_license(recipient_id, "none", deps=bootstrap.deps())  # its licence lapsed: a first-time agency
+    refused = stack.agency(recipient_key).post(f"{stack.api_url}/agency/exports", json={
+        "share_id": made.json()["share_id"], "target": {"type": "download_links"}})
+    assert (refused.status_code, refused.json()["code"]) == (403, "cannot_receive_shares"), refused.text
