@@ -4,6 +4,7 @@ item is shown with origin `shared`, who shared it and its original origin; the r
 routes (review, holds, exports) look only in its own partition and never reach it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from chalice.app import Blueprint, Response
 
 from .. import bootstrap
 from ..domain import sharing as rules
-from ..domain.models import Origin
+from ..domain.models import Origin, Page
 from ..domain.sharing import CreateShare, Share
 from ..http import handled, int_param, json_response, parse
 from ..services import access, sharing
@@ -58,10 +59,7 @@ def create_share() -> Response:
 @sharing_api.route("/agency/shares", methods=["GET"], authorizer=agency_key)
 @handled
 def list_shares() -> Response:
-    deps, query = bootstrap.deps(), params()
-    page = sharing.outgoing(caller(), limit=int_param(query, "limit", 25), cursor=query.get("next"), deps=deps)
-    now = deps.clock.now()
-    return json_response({"items": [share_view(s, now) for s in page.items], "next": page.next_cursor})
+    return _share_page(sharing.outgoing)
 
 
 @sharing_api.route("/agency/shares/{share_id}", methods=["DELETE"], authorizer=agency_key)
@@ -74,8 +72,13 @@ def revoke_share(share_id: str) -> Response:
 @sharing_api.route("/agency/shared", methods=["GET"], authorizer=agency_key)
 @handled
 def list_shared() -> Response:
+    return _share_page(sharing.incoming)
+
+
+def _share_page(listing: Callable[..., Page]) -> Response:
+    """A page of shares (made, or received), as both listings answer."""
     deps, query = bootstrap.deps(), params()
-    page = sharing.incoming(caller(), limit=int_param(query, "limit", 25), cursor=query.get("next"), deps=deps)
+    page = listing(caller(), limit=int_param(query, "limit", 25), cursor=query.get("next"), deps=deps)
     now = deps.clock.now()
     return json_response({"items": [share_view(s, now) for s in page.items], "next": page.next_cursor})
 
