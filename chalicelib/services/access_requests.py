@@ -1,7 +1,7 @@
 """The public access-request form and the operator's decisions on it."""
 from __future__ import annotations
 
-from ..domain import ids, program
+from ..domain import free_access, ids
 from ..domain.access_requests import (
     AccessRequest,
     ApproveAccessRequest,
@@ -87,7 +87,7 @@ def _create_enrolled(principal: Principal, request: AccessRequest, confirmed: st
     decision = (LicenseDecision.PROGRAM_DEFAULT if confirmed is None else
                 LicenseDecision.CONFIRMED if confirmed == request.current_license else LicenseDecision.CORRECTED)
     # Refuse before anything is written: the program must still be open to join.
-    program.check_enrollment(AgencyLicense(agency_id="new", kind=granted, country=request.country),
+    free_access.check_enrollment(AgencyLicense(agency_id="new", kind=granted, country=request.country),
                              deps.licenses.get_settings(), now)
     decided = _decide(principal, request, None, granted, decision, deps)  # a second approval fails here
     agency = agencies.create_agency(request.organisation, request.country, license=granted, deps=deps)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..domain import program, time_zones
+from ..domain import free_access, time_zones
 from ..domain.errors import Conflict, DeliveryFailed, DomainError, InvalidInput, NotFound
 from ..domain.licensing import (
     PROGRAM_ACCOUNTS,
@@ -52,7 +52,7 @@ def run_daily(*, deps: LicensingDeps, now: datetime | None = None) -> dict[str, 
         report["checked"] += 1
         today = time_zones.local_day(now, time_zone(deps.agencies.get_agency(agency_id), lic))
         try:
-            _run_one(program.current_notices(lic, settings), settings, today, now, deps, report)
+            _run_one(free_access.current_notices(lic, settings), settings, today, now, deps, report)
         except Conflict:  # changed meanwhile (an operator, another run): the next run sees it
             report["conflicts"] += 1
     return report
@@ -60,9 +60,9 @@ def run_daily(*, deps: LicensingDeps, now: datetime | None = None) -> dict[str, 
 
 def _run_one(lic: AgencyLicense, settings: ProgramSettings, today: date, at: datetime, deps: LicensingDeps,
              report: dict[str, Any]) -> None:
-    if program.end_due(lic, settings, today):
+    if free_access.end_due(lic, settings, today):
         _apply_end(lic, settings, today, at, deps, report)
-    elif due := program.warnings_due(lic, settings, today):
+    elif due := free_access.warnings_due(lic, settings, today):
         _warn(lic, settings, today, due, at, deps, report)
 
 
@@ -76,10 +76,10 @@ def _warn(lic: AgencyLicense, settings: ProgramSettings, today: date, due: list[
     # Claimed first, with its audit event, on the version read: a concurrent change (an extension)
     # wins and nothing is sent from stale dates. Then sent, and the delivery recorded.
     saved = deps.licenses.save(warned, event=_event(
-        deps, warned.agency_id, SYSTEM, "program.end_warning", f"agency:{warned.agency_id}",
+        deps, warned.agency_id, SYSTEM, "free_access.end_warning", f"agency:{warned.agency_id}",
         details={"days_before": days, "end": end.isoformat(), "local_day": today.isoformat(),
                  "skipped": [d for d in due if d != days]}))
-    _deliver(saved.agency_id, *program.warning_message(saved, settings, today), deps=deps)
+    _deliver(saved.agency_id, *free_access.warning_message(saved, settings, today), deps=deps)
     report["warned"].append({"agency_id": saved.agency_id, "days_before": days, "end": end})
 
 
@@ -90,10 +90,10 @@ def _apply_end(lic: AgencyLicense, settings: ProgramSettings, today: date, at: d
     assert end is not None
     ent = entitlements(ended, settings, today)
     saved = deps.licenses.save(ended, event=_event(  # claimed, then sent, as for warnings
-        deps, ended.agency_id, SYSTEM, "program.ended", f"agency:{ended.agency_id}",
+        deps, ended.agency_id, SYSTEM, "free_access.ended", f"agency:{ended.agency_id}",
         details={"end": end.isoformat(), "local_day": today.isoformat(), "access_mode": ent.access_mode.value,
                  "citizen_officers": ent.citizen_officers, "citizen_communities": ent.citizen_communities}))
-    _deliver(saved.agency_id, *program.ended_message(ent, end), deps=deps)
+    _deliver(saved.agency_id, *free_access.ended_message(ent, end), deps=deps)
     report["ended"].append({"agency_id": saved.agency_id, "end": end, "access_mode": ent.access_mode})
 
 
@@ -109,7 +109,7 @@ def _deliver(agency_id: str, subject: str, text: str, *, deps: LicensingDeps) ->
         outcome = "success"
     except DomainError as exc:
         outcome, details = "failed", {**details, "error": exc.message}
-    deps.audit.record(_event(deps, agency_id, SYSTEM, "program.notice_sent", f"agency:{agency_id}",
+    deps.audit.record(_event(deps, agency_id, SYSTEM, "free_access.notice_sent", f"agency:{agency_id}",
                              outcome=outcome, details=details))
 
 
@@ -151,9 +151,9 @@ def require_agency(agency_id: str, deps: LicensingDeps) -> Agency:
 def set_license(agency_id: str, kind: str | LicenseKind, citizen_addon: bool = False, *,
                 country: str | None = None, deps: LicensingDeps, actor: str = OPERATOR) -> AgencyLicense:
     """Create or change an agency's licence (kind, add-on, and country if given)."""
-    changes: dict[str, Any] = {"kind": program.parse_kind(kind), "citizen_addon": citizen_addon}
+    changes: dict[str, Any] = {"kind": free_access.parse_kind(kind), "citizen_addon": citizen_addon}
     if country is not None:
-        changes["country"] = program.parse_country(country)
+        changes["country"] = free_access.parse_country(country)
     require_agency(agency_id, deps)
     existing = deps.licenses.get(agency_id)
     if existing is None and country is None:
@@ -175,7 +175,7 @@ def check_can_enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDe
     if lic.enrolled_at is not None and lic.enrolled_at != approved_at:
         raise Conflict(f"Agency {agency_id} was already enrolled on {lic.enrolled_at.date()}.",
                        code="already_enrolled")
-    program.check_enrollment(lic, deps.licenses.get_settings(), approved_at)
+    free_access.check_enrollment(lic, deps.licenses.get_settings(), approved_at)
     return lic
 
 
@@ -186,7 +186,7 @@ def enroll(agency_id: str, approved_at: datetime, *, deps: LicensingDeps, actor:
     if lic.enrolled_at == approved_at:
         return lic
     return deps.licenses.save(lic.model_copy(update={"enrolled_at": approved_at}), event=_event(
-        deps, agency_id, actor, "program.enrolled", f"agency:{agency_id}",
+        deps, agency_id, actor, "free_access.enrolled", f"agency:{agency_id}",
         details={"approved_at": approved_at.isoformat()}))
 
 
@@ -196,9 +196,9 @@ def extend_program(new_end: date, agency_id: str | None = None, *, deps: Licensi
     then replaces the global one. Returns the new end date. Warnings start over for the new date."""
     now, settings = deps.clock.now(), deps.licenses.get_settings()
     if agency_id is None:
-        program.check_extension(new_end, settings.end, now.astimezone(timezone.utc).date())
+        free_access.check_extension(new_end, settings.end, now.astimezone(timezone.utc).date())
         deps.licenses.save_settings(settings.model_copy(update={"end": new_end}), event=_event(
-            deps, OPERATOR_LOG, actor, "program.extended", "program",
+            deps, OPERATOR_LOG, actor, "free_access.extended", "program",
             details={"from": settings.end.isoformat(), "to": new_end.isoformat()}))
         return new_end
     agency = require_agency(agency_id, deps)
@@ -206,10 +206,10 @@ def extend_program(new_end: date, agency_id: str | None = None, *, deps: Licensi
     current_end = program_end(lic, settings)
     if current_end is None:
         raise InvalidInput(f"The emergency program does not apply to agency {agency_id}.", code="not_in_program")
-    program.check_extension(new_end, current_end, time_zones.local_day(now, time_zone(agency, lic)))
+    free_access.check_extension(new_end, current_end, time_zones.local_day(now, time_zone(agency, lic)))
     deps.licenses.save(lic.model_copy(update={"program_end_override": new_end, "warnings_sent": [],
                                               "ended": False, "notices_for": new_end}),
-                       event=_event(deps, agency_id, actor, "program.extended", f"agency:{agency_id}",
+                       event=_event(deps, agency_id, actor, "free_access.extended", f"agency:{agency_id}",
                                     details={"from": current_end.isoformat(), "to": new_end.isoformat()}))
     return new_end
 
@@ -219,25 +219,25 @@ def set_quota(quota_bytes: int, *, agency_id: str | None = None, kind: str | Lic
     """Set the program storage quota of a restricted account kind (first-time or Lite) for
     everyone, or of one such agency: never below what that agency already stores."""
     if agency_id is None:
-        return _set_kind_quota(quota_bytes, program.parse_quota_kind(kind), deps, actor)
+        return _set_kind_quota(quota_bytes, free_access.parse_quota_kind(kind), deps, actor)
     used = require_agency(agency_id, deps).used_bytes
-    program.check_quota(quota_bytes, used)
+    free_access.check_quota(quota_bytes, used)
     lic = license_of(agency_id, deps)
     if lic.kind not in PROGRAM_ACCOUNTS or lic.citizen_addon:
         raise InvalidInput("Only a first-time or Lite agency's program account has a storage quota.",
                            code="quota_not_applicable")
     deps.licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}), event=_event(
-        deps, agency_id, actor, "program.quota_changed", f"agency:{agency_id}",
+        deps, agency_id, actor, "free_access.quota_changed", f"agency:{agency_id}",
         details={"from": lic.quota_bytes, "to": quota_bytes, "used": used}))
     return {"quota_bytes": quota_bytes, "agency_id": agency_id, "kind": lic.kind.value, "used_bytes": used}
 
 
 def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, actor: str) -> dict[str, Any]:
-    program.check_quota(quota_bytes, 0)
+    free_access.check_quota(quota_bytes, 0)
     settings = deps.licenses.get_settings()
     quotas = {**settings.program_quota_bytes, kind: quota_bytes}
     deps.licenses.save_settings(settings.model_copy(update={"program_quota_bytes": quotas}), event=_event(
-        deps, OPERATOR_LOG, actor, "program.quota_changed", "program",
+        deps, OPERATOR_LOG, actor, "free_access.quota_changed", "program",
         details={"kind": kind.value, "from": settings.program_quota_bytes.get(kind), "to": quota_bytes}))
     return {"quota_bytes": quota_bytes, "agency_id": None, "kind": kind.value, "used_bytes": None}
 
@@ -245,15 +245,15 @@ def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, ac
 def set_country_date(country: str, available_from: date, *, deps: LicensingDeps,
                      actor: str = OPERATOR) -> ProgramSettings:
     """Set the day the program opens in a country ("*": every country not listed)."""
-    code = program.parse_country(country, allow_others=True)
+    code = free_access.parse_country(country, allow_others=True)
     settings = deps.licenses.get_settings()
-    program.check_country_date(settings, code, available_from, deps.clock.now().astimezone(timezone.utc).date())
-    if code == program.OTHER_COUNTRIES:
+    free_access.check_country_date(settings, code, available_from, deps.clock.now().astimezone(timezone.utc).date())
+    if code == free_access.OTHER_COUNTRIES:
         changed = settings.model_copy(update={"other_countries_from": available_from})
     else:
         changed = settings.model_copy(update={"country_from": {**settings.country_from, code: available_from}})
     return deps.licenses.save_settings(changed, event=_event(
-        deps, OPERATOR_LOG, actor, "program.country_date_set", f"country:{code}",
+        deps, OPERATOR_LOG, actor, "free_access.country_date_set", f"country:{code}",
         details={"available_from": available_from.isoformat()}))
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from chalicelib.adapters.memory_licenses import MemoryLicenses
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.free_access import warnings_due
 from chalicelib.domain.licensing import GIB, AgencyLicense, LicenseKind
 from chalicelib.domain.models import AccessMode, Agency
-from chalicelib.domain.program import warnings_due
 from chalicelib.services import licensing
 from tests.fakes import FixedClock, make_deps
 
@@ -68,11 +68,11 @@ class World:
 
     def warnings(self, agency_id: str) -> list[tuple[str, int, str]]:
         return [(e.at.date().isoformat(), e.details["days_before"], e.details["end"])
-                for e in self.audit.entries(agency_id) if e.action == "program.end_warning"]
+                for e in self.audit.entries(agency_id) if e.action == "free_access.end_warning"]
 
     def endings(self, agency_id: str) -> list[tuple[str, str]]:
         return [(e.at.date().isoformat(), e.details["access_mode"])
-                for e in self.audit.entries(agency_id) if e.action == "program.ended"]
+                for e in self.audit.entries(agency_id) if e.action == "free_access.ended"]
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def test_after_missed_days_only_the_closest_due_warning_is_sent_and_the_skipped_
     world.run(date(2020, 12, 26))  # the 30- and 7-day warnings were both missed
     world.run_days(date(2020, 12, 27), date(2020, 12, 31))
     assert world.warnings("lite") == [("2020-12-26", 7, "2020-12-31"), ("2020-12-30", 1, "2020-12-31")]
-    assert next(e for e in world.audit.entries("lite") if e.action == "program.end_warning").details["skipped"] == [30]
+    warning = next(e for e in world.audit.entries("lite") if e.action == "free_access.end_warning")
+    assert warning.details["skipped"] == [30]
 
 
 def test_warnings_due_lists_the_unsent_warnings_whose_day_has_come():
@@ -136,8 +137,8 @@ def test_a_failed_notice_is_audited_as_failed_and_not_sent_again(world):
     world.run(date(2020, 12, 1))
     world.set_contact("lite", "lite@agencies.example")
     world.run(date(2020, 12, 2))
-    assert len([e for e in world.audit.entries("lite") if e.action == "program.end_warning"]) == 1
-    (entry,) = [e for e in world.audit.entries("lite") if e.action == "program.notice_sent"]
+    assert len([e for e in world.audit.entries("lite") if e.action == "free_access.end_warning"]) == 1
+    (entry,) = [e for e in world.audit.entries("lite") if e.action == "free_access.notice_sent"]
     assert entry.outcome == "failed" and "no contact email" in entry.details["error"] and world.sent == []
 
 
@@ -209,8 +210,8 @@ def test_an_agency_extension_resets_its_warnings_and_moves_its_end(world):
     assert (lic.program_end_override, lic.warnings_sent, lic.ended) == (date(2021, 3, 31), [], False)
     world.run_days(date(2020, 12, 28), date(2021, 1, 5))
     assert world.endings("lite") == [] and len(world.warnings("lite")) == 1
-    assert [e.action for e in world.audit.entries("lite")][-3:] == ["program.end_warning", "program.notice_sent",
-                                                                   "program.extended"]
+    assert [e.action for e in world.audit.entries("lite")][-3:] == [
+        "free_access.end_warning", "free_access.notice_sent", "free_access.extended"]
 
 
 def test_an_extension_after_the_end_gives_access_back_and_re_arms_the_switch(world):
@@ -270,7 +271,7 @@ def test_an_extension_into_the_past_or_not_later_than_the_current_end_is_refused
 def test_a_global_extension_is_audited_in_the_operator_log(world):
     licensing.extend_program(date(2021, 6, 30), **world.ops)
     (entry,) = world.audit.entries("operator")
-    assert (entry.action, entry.details) == ("program.extended", {"from": "2020-12-31", "to": "2021-06-30"})
+    assert (entry.action, entry.details) == ("free_access.extended", {"from": "2020-12-31", "to": "2021-06-30"})
 
 
 def test_an_agency_the_program_does_not_concern_cannot_be_extended(world):
@@ -321,7 +322,7 @@ def test_a_first_time_agency_quota_can_be_raised_for_it_or_for_everyone(world):
     world.set_usage("new", GIB)
     assert licensing.set_quota(30 * GIB, agency_id="new", **world.ops)["used_bytes"] == GIB
     assert licensing.current("new", deps=world.deps).storage_quota_bytes == 30 * GIB
-    assert [e.action for e in world.audit.entries("new")][-1] == "program.quota_changed"
+    assert [e.action for e in world.audit.entries("new")][-1] == "free_access.quota_changed"
 
 
 def test_a_country_can_be_opened_earlier_but_an_open_country_is_never_closed_again(world):
@@ -335,7 +336,7 @@ def test_a_country_can_be_opened_earlier_but_an_open_country_is_never_closed_aga
     with pytest.raises(InvalidInput) as err:
         licensing.set_country_date("France", date(2020, 5, 1), **world.ops)
     assert err.value.code == "invalid_country"
-    assert [e.action for e in world.audit.entries("operator")] == ["program.country_date_set"]
+    assert [e.action for e in world.audit.entries("operator")] == ["free_access.country_date_set"]
 
 
 def test_enrolling_is_idempotent_for_the_same_approval_and_refused_after_the_end(world):
@@ -349,7 +350,7 @@ def test_enrolling_is_idempotent_for_the_same_approval_and_refused_after_the_end
     assert err.value.code == "program_ended"
     with pytest.raises(NotFound):
         licensing.enroll("nobody", OPENING, **world.ops)
-    assert [e.action for e in world.audit.entries("lite")] == ["license.changed", "program.enrolled"]
+    assert [e.action for e in world.audit.entries("lite")] == ["license.changed", "free_access.enrolled"]
 
 
 def test_an_agency_without_a_licence_record_has_no_citizen_feature_and_full_access(world):

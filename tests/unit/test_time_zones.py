@@ -50,7 +50,7 @@ def test_warnings_count_the_days_left_where_the_agency_is(world):
     report = world.run(date(2020, 12, 1), hour=6)  # Dec 1 in Auckland, still Nov 30 in LA
     assert [w["agency_id"] for w in report["warned"]] == ["nz"]
     assert [w["agency_id"] for w in world.run(date(2020, 12, 1), hour=9)["warned"]] == ["la"]
-    (entry,) = [e for e in world.audit.entries("la") if e.action == "program.end_warning"]
+    (entry,) = [e for e in world.audit.entries("la") if e.action == "free_access.end_warning"]
     assert entry.details["local_day"] == "2020-12-01"
 
 
