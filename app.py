@@ -12,6 +12,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, Response
 from chalicelib import bootstrap, request_context
 from chalicelib.api.agency import agency_api
 from chalicelib.api.common import auth
+from chalicelib.api.keys import keys_api
 from chalicelib.api.operator import operator_api
 from chalicelib.api.public import public_api
 from chalicelib.api.sharing import sharing_api
@@ -25,7 +26,7 @@ EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-export
 AUDIT_INBOX_STREAM = os.environ.get(
     "AUDIT_INBOX_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
-for blueprint in (auth, agency_api, operator_api, public_api, sharing_api):
+for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api):
     app.register_blueprint(blueprint)
 
 

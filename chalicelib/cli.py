@@ -53,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--label", required=True)
     key.add_argument("--email", help="where this user's notifications go")
     commands.add_parser("refile-agencies", help="file agencies made before the directory index in it (once)")
+    commands.add_parser("refile-keys", help="file keys issued before the key listing index in it (once)")
+    keys_list = commands.add_parser("list-keys", help="an agency's API keys ('operator' for operator keys)")
+    keys_list.add_argument("agency_id")
+    for name, what in (("revoke-key", "revoke an API key (it stops working within the authorizer cache ttl)"),
+                       ("rotate-key", "revoke an API key and issue its successor (shown once)")):
+        one = commands.add_parser(name, help=what)
+        one.add_argument("key_id")
+        one.add_argument("--agency", dest="agency_id", required=True, help="its agency ('operator' for operator keys)")
     verify = commands.add_parser("verify-audit", help="check an agency's audit hash chain")
     verify.add_argument("agency_id")
     export = commands.add_parser("export", help="export an agency's evidence here and now, with progress")
@@ -145,6 +153,21 @@ def _refile_agencies(args: argparse.Namespace) -> int:
     for agency in unfiled:
         repo.save_agency(agency)
     print(f"{len(unfiled)} agencies filed in the directory")
+    return 0
+
+
+def _refile_keys(args: argparse.Namespace) -> int:
+    """Keys issued before the key listing index are filed there when next used; this files the
+    others (one scan, once after the deploy that added the index)."""
+    from . import bootstrap
+    from .adapters.dynamo_agencies import DynamoAgencies
+
+    cfg = bootstrap.settings()
+    repo = DynamoAgencies(bootstrap.client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
+    unfiled = list(repo.unfiled_keys())
+    for key in unfiled:
+        repo.file_key(key)
+    print(f"{len(unfiled)} keys filed in the key index")
     return 0
 
 
@@ -278,6 +301,17 @@ def _licensing(name: str) -> Operation:
     return call
 
 
+def _keys(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
+    from .services import keys
+
+    if args.command == "list-keys":
+        return [keys.key_view(k) for k in keys.list_keys(me, args.agency_id, deps=deps)]
+    if args.command == "revoke-key":
+        return keys.key_view(keys.revoke(me, args.key_id, args.agency_id, deps=deps))
+    old, new, secret = keys.rotate(me, args.key_id, args.agency_id, deps=deps)
+    return {**keys.key_view(new), "key": secret, "replaces": old.key_id}
+
+
 def _requests(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
     from .domain.access_requests import DenyAccessRequest, RequestStatus
     from .services import access_requests
@@ -289,11 +323,13 @@ def _requests(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
 
 OPERATIONS: dict[str, Operation] = {
     "approve": _approve, "access-requests": _requests, "deny": _requests,
+    **dict.fromkeys(("list-keys", "revoke-key", "rotate-key"), _keys),
     **{name: _licensing(name) for name in ("set-license", "set-time-zone", "extend-program", "set-quota",
                                            "set-country-date")},
 }
 COMMANDS = {"create-agency": _create_agency, "issue-key": _issue_key, "verify-audit": _verify_audit,
-            "refile-agencies": _refile_agencies, "run-schedule": _run_schedule, "export": _export,
+            "refile-agencies": _refile_agencies, "refile-keys": _refile_keys, "run-schedule": _run_schedule,
+            "export": _export,
             **dict.fromkeys(OPERATIONS, _operator_call)}
 
 if __name__ == "__main__":

@@ -92,6 +92,35 @@ class MemoryAgencies(Recorder):
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
 
+    def list_keys(self, agency_id: str) -> list[ApiKey]:
+        return sorted((k for k in self.keys.values() if k.agency_id == agency_id), key=lambda k: k.key_id)
+
+    def key_by_id(self, agency_id: str, key_id: str) -> ApiKey | None:
+        return next((k for k in self.list_keys(agency_id) if k.key_id == key_id), None)
+
+    def touch_key(self, key: ApiKey, at: datetime, *, unless_since: datetime) -> bool:
+        stored = self.keys.get(key.key_hash)
+        if stored is None or (stored.last_used_at is not None and stored.last_used_at >= unless_since):
+            return False
+        self.keys[key.key_hash] = stored.model_copy(update={"last_used_at": at})
+        return True
+
+    def revoke_key(self, key: ApiKey, *, at: datetime, by: str, event: AuditEvent,
+                   keep: ApiKey | None = None) -> None:
+        stored, kept = self.keys.get(key.key_hash), keep and self.keys.get(keep.key_hash)
+        if stored is None or not stored.active or (keep is not None and not (kept and kept.active)):
+            raise Conflict("The key, or the agency's other admin key, changed meanwhile.", code="key_changed")
+        self.keys[key.key_hash] = stored.model_copy(update={"revoked_at": at, "revoked_by": by})
+        self._record(event)
+
+    def rotate_key(self, old: ApiKey, new: ApiKey, *, at: datetime, by: str, event: AuditEvent) -> None:
+        stored = self.keys.get(old.key_hash)
+        if stored is None or not stored.active or new.key_hash in self.keys:
+            raise Conflict("The key changed meanwhile.", code="key_changed")
+        self.keys[old.key_hash] = stored.model_copy(update={"revoked_at": at, "revoked_by": by})
+        self.keys[new.key_hash] = new
+        self._record(event)
+
     def list_agencies(self, *, limit: int, cursor: str | None) -> Page:
         ordered = sorted(a for a in self.agencies if cursor is None or a > cursor)
         page = ordered[:limit]

@@ -11,9 +11,12 @@ from ..domain.models import Principal
 from ..services import agencies
 
 auth = Blueprint(__name__)
+# API Gateway caches the authorizer's answer per key this long: a revoked key stops working within
+# it (README). chalice local does not cache, so there a revoked key is refused at once.
+AUTHORIZER_TTL_SECONDS = 60
 
 
-@auth.authorizer(ttl_seconds=60)
+@auth.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS)
 def agency_key(auth_request: Any) -> AuthResponse:
     principal = agencies.authenticate(auth_request.token or "", deps=bootstrap.deps())
     if principal is None:

@@ -57,6 +57,13 @@ class ApiKey(Record):
     label: str
     created_at: datetime
     email: str | None = None  # where this user's notifications go
+    last_used_at: datetime | None = None  # approximate: written at most once an hour (services/keys.py)
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
 
 
 class Principal(Record):

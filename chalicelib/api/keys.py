@@ -1,0 +1,68 @@
+"""API keys: an agency admin lists, issues, revokes and rotates its agency's keys
+(`/agency/keys`); an operator does the same for any agency (`/operator/agencies/{id}/keys`, and
+`operator` as the id for operator keys). Secrets are returned once, when issued; listings show
+neither a key nor its hash."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from .. import bootstrap
+from ..domain.models import ApiKey
+from ..http import handled, json_response, parse
+from ..services import keys
+from .common import agency_key, body, caller
+
+keys_api = Blueprint(__name__)
+
+
+def _issued(key: ApiKey, secret: str, **extra: Any) -> Response:
+    return json_response({**keys.key_view(key), "key": secret, **extra}, status=201)
+
+
+@keys_api.route("/agency/keys", methods=["GET"], authorizer=agency_key)
+@handled
+def list_agency_keys() -> Response:
+    return json_response({"items": [keys.key_view(k) for k in keys.list_keys(caller(), deps=bootstrap.deps())]})
+
+
+@keys_api.route("/agency/keys", methods=["POST"], authorizer=agency_key)
+@handled
+def issue_agency_key() -> Response:
+    me = caller()
+    keys.scope(me, None, deps=bootstrap.deps())  # refuse officers and operators before reading the body
+    return _issued(*keys.issue(me, parse(keys.IssueKey, body()), deps=bootstrap.deps()))
+
+
+@keys_api.route("/agency/keys/{key_id}", methods=["DELETE"], authorizer=agency_key)
+@handled
+def revoke_agency_key(key_id: str) -> Response:
+    return json_response(keys.key_view(keys.revoke(caller(), key_id, deps=bootstrap.deps())))
+
+
+@keys_api.route("/agency/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
+@handled
+def rotate_agency_key(key_id: str) -> Response:
+    old, new, secret = keys.rotate(caller(), key_id, deps=bootstrap.deps())
+    return _issued(new, secret, replaces=old.key_id)
+
+
+@keys_api.route("/operator/agencies/{agency_id}/keys", methods=["GET"], authorizer=agency_key)
+@handled
+def list_keys_as_operator(agency_id: str) -> Response:
+    found = keys.list_keys(caller(), agency_id, deps=bootstrap.deps())
+    return json_response({"items": [keys.key_view(k) for k in found]})
+
+
+@keys_api.route("/operator/agencies/{agency_id}/keys/{key_id}", methods=["DELETE"], authorizer=agency_key)
+@handled
+def revoke_key_as_operator(agency_id: str, key_id: str) -> Response:
+    return json_response(keys.key_view(keys.revoke(caller(), key_id, agency_id, deps=bootstrap.deps())))
+
+
+@keys_api.route("/operator/agencies/{agency_id}/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
+@handled
+def rotate_key_as_operator(agency_id: str, key_id: str) -> Response:
+    old, new, secret = keys.rotate(caller(), key_id, agency_id, deps=bootstrap.deps())
+    return _issued(new, secret, replaces=old.key_id)
