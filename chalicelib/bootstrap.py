@@ -66,6 +66,7 @@ def _aws_deps() -> Deps:
     from .adapters.dynamo_holds import DynamoHolds
     from .adapters.dynamo_licenses import DynamoLicenses
     from .adapters.dynamo_links import DynamoLinks
+    from .adapters.dynamo_program import DynamoProgram
     from .adapters.dynamo_shares import DynamoShares
     from .adapters.dynamo_submissions import DynamoSubmissions
     from .adapters.messaging import SesEmail, SnsSms
@@ -81,7 +82,7 @@ def _aws_deps() -> Deps:
         licenses=DynamoLicenses(db, main, inbox), shares=DynamoShares(db, main, inbox),
         blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
         email=SesEmail(_LazyClient("ses"), cfg.email_sender),
-        max_upload_bytes=cfg.max_upload_bytes,
+        max_upload_bytes=cfg.max_upload_bytes, program=DynamoProgram(db, main, inbox),
     )
 
 

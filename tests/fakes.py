@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.memory_audit import MemoryAuditLog
 from chalicelib.adapters.memory_licenses import MemoryLicenses
+from chalicelib.adapters.memory_program import MemoryProgram
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
@@ -451,7 +452,7 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
         holds=MemoryHolds(audit), access_requests=MemoryAccessRequests(audit), shares=MemoryShares(audit),
         licenses=MemoryLicenses(audit=audit), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
-        email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024,
+        email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024, program=MemoryProgram(audit),
     )
     parts.update(overrides)
     return Deps(**parts)

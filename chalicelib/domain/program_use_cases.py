@@ -57,7 +57,7 @@ def edit(versions: list[UseCaseVersion], content: UseCaseContent, *, now: dateti
     latest = versions[-1]
     if latest.state is UseCaseState.RETIRED:
         raise Conflict("A retired use case cannot be edited.", code="use_case_retired")
-    fields = content.model_dump()
+    fields = {name: getattr(content, name) for name in UseCaseContent.model_fields}
     if is_material(latest, content) or latest.state is UseCaseState.DRAFT:
         return UseCaseVersion(**fields, use_case_id=latest.use_case_id, version=latest.version + 1,
                               created_at=now, created_by=by)

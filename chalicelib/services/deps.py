@@ -15,6 +15,7 @@ from ..domain.ports import (
     HoldRepository,
     LicenseRepository,
     LinkRepository,
+    ProgramRepository,
     ShareRepository,
     SmsSender,
     SubmissionRepository,
@@ -36,6 +37,7 @@ class Deps:
     sms: SmsSender
     email: EmailSender
     max_upload_bytes: int
+    program: ProgramRepository  # the improvement program's records
 
 
 class LicensingDeps(Protocol):
