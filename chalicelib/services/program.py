@@ -1,0 +1,108 @@
+"""The improvement program for an agency: what it takes part in (derived on every read), accepting
+Tier 2 terms, leaving, and asking for content to be taken out. Every change commits its audit event
+with it. Rules: domain/program.py and domain/program_use_cases.py (docs/PROGRAM.md)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import ids
+from ..domain import program as rules
+from ..domain import program_use_cases as uc
+from ..domain.errors import Forbidden, NotFound
+from ..domain.models import Principal, Role
+from . import access, custody
+from .deps import Deps
+
+SETTINGS = rules.ProgramRules()  # the configured date and notice period (defaults until made settable)
+
+
+def participation(agency_id: str, *, deps: Deps) -> rules.Participation:
+    repo = deps.program
+    return rules.participation(agency_id, contracts=repo.contracts(agency_id), acceptances=repo.acceptances(agency_id),
+                               withdrawals=repo.withdrawals(agency_id), settings=SETTINGS, now=deps.clock.now())
+
+
+def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
+    """`GET /agency/program`: tier, since when, terms, use cases in force and announced, open requests."""
+    access.allow(principal, access.Capability.READ, deps=deps)
+    current, today = participation(principal.agency_id, deps=deps), deps.clock.now().date()
+    by_case: dict[str, list[uc.UseCaseVersion]] = {}
+    for version in deps.program.all_use_case_versions():
+        by_case.setdefault(version.use_case_id, []).append(version)
+    applying, announced = [], []
+    for versions in by_case.values():
+        now_v, next_v = uc.applying(versions), uc.upcoming(versions)
+        if now_v and current.tier.includes(now_v.tier) and current.takes_new_data:
+            applying.append(now_v.model_dump(mode="json"))
+        if next_v:
+            announced.append(next_v.model_dump(mode="json"))
+    requests: list[rules.WithdrawalRequest | rules.RemovalRequest] = [
+        *deps.program.withdrawals(principal.agency_id), *deps.program.removals(principal.agency_id)]
+    return {
+        "tier": current.tier.value, "state": current.state.value, "since": _day(current.since),
+        "tier_2_since": _day(current.tier_2_since), "basis": current.basis, "terms_version": current.terms_version,
+        "takes_new_data": current.takes_new_data, "use_cases_applying": applying, "use_cases_announced": announced,
+        "open_requests": [{**r.model_dump(mode="json"), "kind": type(r).__name__,
+                           "days_left": rules.days_left(r.due_on, today)}
+                          for r in sorted(requests, key=lambda r: r.due_on) if r.done_at is None],
+    }
+
+
+def accept_tier_2(principal: Principal, version: str, sha256: str, *, deps: Deps) -> rules.Acceptance:
+    _admin(principal, deps)
+    terms = rules.check_acceptance(deps.program.get_terms(version), sha256, rules.Tier.TIER_2)
+    rules.check_tier_2(participation(principal.agency_id, deps=deps))
+    now = deps.clock.now()
+    made = rules.Acceptance(acceptance_id=ids.new_id(now), agency_id=principal.agency_id, tier=rules.Tier.TIER_2,
+                            terms_version=terms.version, terms_sha256=terms.sha256, accepted_by=principal.actor,
+                            accepted_at=now)
+    deps.program.add_acceptance(made, event=_event(principal, deps, "program.tier2_accepted",
+                                                   f"terms:{terms.version}", {"sha256": terms.sha256}))
+    return made
+
+
+def withdraw(principal: Principal, *, deps: Deps) -> rules.WithdrawalRequest:
+    _admin(principal, deps)
+    current, now = participation(principal.agency_id, deps=deps), deps.clock.now()
+    terms = deps.program.get_terms(current.terms_version) if current.terms_version else None
+    made = rules.withdrawal(current, request_id=ids.new_id(now), reason=rules.WithdrawalReason.REQUEST, at=now,
+                            by=principal.actor, terms=terms)
+    deps.program.add_withdrawal(made, event=_event(principal, deps, "program.withdrawal_requested",
+                                                   f"program_request:{made.request_id}",
+                                                   {"due_on": made.due_on.isoformat()}))
+    return made
+
+
+def request_removal(principal: Principal, submission_ids: list[str], case_ref: str | None, *,
+                    deps: Deps) -> rules.RemovalRequest:
+    """Only the agency's own items: anything else is not found (no hint that it exists)."""
+    _admin(principal, deps)
+    for submission_id in submission_ids:
+        if deps.submissions.get_submission(principal.agency_id, submission_id) is None:
+            raise NotFound("No such submission.", code="submission_not_found")
+    if case_ref is not None and not deps.submissions.list_submissions(principal.agency_id, case_ref=case_ref,
+                                                                      limit=1, cursor=None).items:
+        raise NotFound("No such case.", code="case_not_found")
+    now = deps.clock.now()
+    made = rules.removal(principal.agency_id, request_id=ids.new_id(now), submission_ids=submission_ids,
+                         case_ref=case_ref, at=now, by=principal.actor)
+    deps.program.add_removal(made, event=_event(principal, deps, "program.removal_requested",
+                                                f"program_request:{made.request_id}",
+                                                {"due_on": made.due_on.isoformat(), "items": len(submission_ids),
+                                                 "case_ref": case_ref}))
+    return made
+
+
+def _admin(principal: Principal, deps: Deps) -> None:
+    access.allow(principal, access.Capability.READ, deps=deps)
+    if principal.role is not Role.AGENCY_ADMIN:
+        raise Forbidden("Only an agency admin may do this.", code="admin_only")
+
+
+def _event(principal: Principal, deps: Deps, action: str, target: str, details: dict[str, Any]) -> Any:
+    return custody.event(principal.agency_id, deps=deps, actor=principal.actor, action=action, target=target,
+                         details=details)
+
+
+def _day(day: Any) -> str | None:
+    return day.isoformat() if day is not None else None
