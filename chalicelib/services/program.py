@@ -3,6 +3,7 @@ Tier 2 terms, leaving, and asking for content to be taken out. Every change comm
 with it. Rules: domain/program.py and domain/program_use_cases.py (docs/PROGRAM.md)."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..domain import ids
@@ -13,13 +14,18 @@ from ..domain.models import Principal, Role
 from . import access, custody
 from .deps import Deps
 
-SETTINGS = rules.ProgramRules()  # the configured date and notice period (defaults until made settable)
+
+@functools.cache
+def settings() -> rules.ProgramRules:
+    """The configured date and notice period (defaults until made settable); built on first use, so
+    importing the routes builds no schema (tests/unit/test_cold_import.py)."""
+    return rules.ProgramRules()
 
 
 def participation(agency_id: str, *, deps: Deps) -> rules.Participation:
     repo = deps.program
     return rules.participation(agency_id, contracts=repo.contracts(agency_id), acceptances=repo.acceptances(agency_id),
-                               withdrawals=repo.withdrawals(agency_id), settings=SETTINGS, now=deps.clock.now())
+                               withdrawals=repo.withdrawals(agency_id), settings=settings(), now=deps.clock.now())
 
 
 def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
@@ -49,7 +55,7 @@ def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
 
 
 def accept_tier_2(principal: Principal, version: str, sha256: str, *, deps: Deps) -> rules.Acceptance:
-    _admin(principal, deps)
+    require_admin(principal, deps)
     terms = rules.check_acceptance(deps.program.get_terms(version), sha256, rules.Tier.TIER_2)
     rules.check_tier_2(participation(principal.agency_id, deps=deps))
     now = deps.clock.now()
@@ -62,7 +68,7 @@ def accept_tier_2(principal: Principal, version: str, sha256: str, *, deps: Deps
 
 
 def withdraw(principal: Principal, *, deps: Deps) -> rules.WithdrawalRequest:
-    _admin(principal, deps)
+    require_admin(principal, deps)
     current, now = participation(principal.agency_id, deps=deps), deps.clock.now()
     terms = deps.program.get_terms(current.terms_version) if current.terms_version else None
     made = rules.withdrawal(current, request_id=ids.new_id(now), reason=rules.WithdrawalReason.REQUEST, at=now,
@@ -76,7 +82,7 @@ def withdraw(principal: Principal, *, deps: Deps) -> rules.WithdrawalRequest:
 def request_removal(principal: Principal, submission_ids: list[str], case_ref: str | None, *,
                     deps: Deps) -> rules.RemovalRequest:
     """Only the agency's own items: anything else is not found (no hint that it exists)."""
-    _admin(principal, deps)
+    require_admin(principal, deps)
     for submission_id in submission_ids:
         if deps.submissions.get_submission(principal.agency_id, submission_id) is None:
             raise NotFound("No such submission.", code="submission_not_found")
@@ -93,7 +99,7 @@ def request_removal(principal: Principal, submission_ids: list[str], case_ref: s
     return made
 
 
-def _admin(principal: Principal, deps: Deps) -> None:
+def require_admin(principal: Principal, deps: Deps) -> None:
     access.allow(principal, access.Capability.READ, deps=deps)
     if principal.role is not Role.AGENCY_ADMIN:
         raise Forbidden("Only an agency admin may do this.", code="admin_only")

@@ -1,0 +1,57 @@
+"""The improvement program, the agency's side: `GET /agency/program` (officers and admins read) and
+the admin's changes: accept Tier 2 terms, withdraw, ask for content to be taken out. Rules in
+docs/PROGRAM.md; each change commits its audit event (services/program.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from .. import bootstrap
+from ..domain import program as rules
+from ..domain.program_commands import AcceptTier2, RequestRemoval, RequestWithdrawal
+from ..http import handled, json_response, parse
+from ..services import program as service
+from .common import agency_key, body, caller
+
+program_api = Blueprint(__name__)
+
+
+def request_view(request: rules.WithdrawalRequest | rules.RemovalRequest, today: Any) -> dict[str, Any]:
+    return request.model_dump(mode="json") | {"days_left": rules.days_left(request.due_on, today)}
+
+
+@program_api.route("/agency/program", methods=["GET"], authorizer=agency_key)
+@handled
+def view_program() -> Response:
+    return json_response(service.view(caller(), deps=bootstrap.deps()))
+
+
+@program_api.route("/agency/program/tier2", methods=["POST"], authorizer=agency_key)
+@handled
+def accept_tier_2() -> Response:
+    deps, principal = bootstrap.deps(), caller()
+    service.require_admin(principal, deps)  # operator keys and officers are refused before the body is read
+    cmd = parse(AcceptTier2, body())
+    made = service.accept_tier_2(principal, cmd.terms_version, cmd.sha256, deps=deps)
+    return json_response(made.model_dump(mode="json"), status=201)
+
+
+@program_api.route("/agency/program/withdrawal", methods=["POST"], authorizer=agency_key)
+@handled
+def withdraw() -> Response:
+    deps, principal = bootstrap.deps(), caller()
+    service.require_admin(principal, deps)
+    parse(RequestWithdrawal, body())
+    made = service.withdraw(principal, deps=deps)
+    return json_response(request_view(made, deps.clock.now().date()), status=201)
+
+
+@program_api.route("/agency/program/removals", methods=["POST"], authorizer=agency_key)
+@handled
+def request_removal() -> Response:
+    deps, principal = bootstrap.deps(), caller()
+    service.require_admin(principal, deps)
+    cmd = parse(RequestRemoval, body())
+    made = service.request_removal(principal, cmd.submission_ids, cmd.case_ref, deps=deps)
+    return json_response(request_view(made, deps.clock.now().date()), status=201)
