@@ -15,6 +15,7 @@ from chalicelib.api.common import auth
 from chalicelib.api.keys import keys_api
 from chalicelib.api.operator import operator_api
 from chalicelib.api.program import program_api
+from chalicelib.api.program_operator import program_operator_api
 from chalicelib.api.public import public_api
 from chalicelib.api.sharing import sharing_api
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
@@ -27,7 +28,8 @@ EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-export
 AUDIT_INBOX_STREAM = os.environ.get(
     "AUDIT_INBOX_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
-for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api, program_api):
+for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api, program_api,
+                  program_operator_api):
     app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,99 @@
+"""The improvement program, the operator's side (`/operator/program/...`): contracts and their ends,
+terms versions, use cases, open requests by due date. Operator keys only, checked before the body
+is read; each change commits its audit event (services/program_operator.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from .. import bootstrap
+from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
+from ..http import handled, json_response, parse
+from ..services import program_operator as service
+from .common import agency_key, body
+from .operator import operator
+
+program_operator_api = Blueprint(__name__)
+BASE = "/operator/program"
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+
+
+@program_operator_api.route(BASE + "/agencies/{agency_id}/contracts", methods=["POST"], authorizer=agency_key)
+@handled
+def record_contract(agency_id: str) -> Response:
+    me = operator(agency_id)
+    made = service.record_contract(me, agency_id, parse(RecordContract, body()), deps=bootstrap.deps())
+    return json_response(_dump(made), status=201)
+
+
+@program_operator_api.route(BASE + "/agencies/{agency_id}/contracts/{contract_id}/end", methods=["POST"],
+                            authorizer=agency_key)
+@handled
+def end_contract(agency_id: str, contract_id: str) -> Response:
+    me = operator(agency_id)
+    ended, withdrawal = service.end_contract(me, agency_id, contract_id, parse(EndContract, body()),
+                                             deps=bootstrap.deps())
+    return json_response({"contract": _dump(ended), "withdrawal": _dump(withdrawal) if withdrawal else None})
+
+
+@program_operator_api.route(BASE + "/terms", methods=["POST"], authorizer=agency_key)
+@handled
+def publish_terms() -> Response:
+    me = operator()
+    made = service.publish_terms(me, parse(PublishTerms, body()), deps=bootstrap.deps())
+    return json_response(_dump(made), status=201)
+
+
+@program_operator_api.route(BASE + "/terms/{version}/retire", methods=["POST"], authorizer=agency_key)
+@handled
+def retire_terms(version: str) -> Response:
+    return json_response(_dump(service.retire_terms(operator(), version, deps=bootstrap.deps())))
+
+
+@program_operator_api.route(BASE + "/use-cases", methods=["GET"], authorizer=agency_key)
+@handled
+def list_use_cases() -> Response:
+    return json_response({"items": service.list_use_cases(operator(), deps=bootstrap.deps())})
+
+
+@program_operator_api.route(BASE + "/use-cases", methods=["POST"], authorizer=agency_key)
+@handled
+def create_use_case() -> Response:
+    me = operator()
+    made = service.create_use_case(me, parse(UseCaseBody, body()), deps=bootstrap.deps())
+    return json_response(_dump(made), status=201)
+
+
+@program_operator_api.route(BASE + "/use-cases/{use_case_id}", methods=["PUT"], authorizer=agency_key)
+@handled
+def edit_use_case(use_case_id: str) -> Response:
+    me = operator()
+    made = service.edit_use_case(me, use_case_id, parse(UseCaseBody, body()), deps=bootstrap.deps())
+    return json_response(_dump(made), status=201)
+
+
+@program_operator_api.route(BASE + "/use-cases/{use_case_id}/{step}", methods=["POST"], authorizer=agency_key)
+@handled
+def move_use_case(use_case_id: str, step: str) -> Response:
+    """announce, activate (refused before its effective day: 409 notice_period_running) or retire."""
+    from ..domain.errors import NotFound
+
+    me, deps = operator(), bootstrap.deps()
+    if step == "announce":
+        return json_response(_dump(service.announce_use_case(me, use_case_id, deps=deps)))
+    if step == "activate":
+        return json_response(_dump(service.activate_use_case(me, use_case_id, deps=deps)))
+    if step == "retire":
+        return json_response({"items": [_dump(v) for v in service.retire_use_case(me, use_case_id, deps=deps)]})
+    raise NotFound("Use cases are announced, activated or retired.", code="not_found")
+
+
+@program_operator_api.route(BASE + "/requests", methods=["GET"], authorizer=agency_key)
+@handled
+def list_requests() -> Response:
+    return json_response({"items": service.open_requests(operator(), deps=bootstrap.deps())})
