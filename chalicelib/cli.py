@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import cli_program
+
 if TYPE_CHECKING:
     from .domain.models import Principal
     from .services.deps import Deps
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule = commands.add_parser("run-schedule", help="run a scheduled function once")
     schedule.add_argument("name", choices=["retention-sweep", "daily-digest", "license-daily"])
     schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
+    cli_program.add_parsers(commands)
     args = parser.parse_args(argv)
     _use_stage(args.stage)
     from . import request_context
@@ -324,6 +327,7 @@ def _requests(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
 OPERATIONS: dict[str, Operation] = {
     "approve": _approve, "access-requests": _requests, "deny": _requests,
     **dict.fromkeys(("list-keys", "revoke-key", "rotate-key"), _keys),
+    **cli_program.OPERATIONS,
     **{name: _licensing(name) for name in ("set-license", "set-time-zone", "extend-program", "set-quota",
                                            "set-country-date")},
 }
