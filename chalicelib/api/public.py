@@ -1,5 +1,6 @@
 """The public side: a citizen's upload page and its API (the link's token is the only credential),
-static assets, and the access-request page and form."""
+static assets, the access-request page and form, and the improvement program's transparency registry
+(page and JSON)."""
 from __future__ import annotations
 
 from chalice.app import Blueprint, Response
@@ -10,9 +11,9 @@ from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import NotFound
 from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
-from ..services import access_requests, citizen_uploads
+from ..services import access_requests, citizen_uploads, program
 from ..views import file_view
-from .common import body, request
+from .common import body, params, request
 
 public_api = Blueprint(__name__)
 
@@ -82,3 +83,36 @@ def capture_page() -> Response:
 def submit_access_request() -> Response:
     received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
     return json_response({"request_id": received.request_id, "status": received.status.value}, status=201)
+
+
+TRANSPARENCY_CACHE = "public, max-age=60"
+
+
+@public_api.route("/transparency.json", methods=["GET"])
+@handled
+def transparency_json() -> Response:
+    """Every use case of the improvement program with its announced versions (never drafts)."""
+    return _transparency_json()
+
+
+@public_api.route("/transparency", methods=["GET"])
+@handled
+def transparency_page() -> Response:
+    """The same registry as a page (server-rendered, every field escaped, no script), or as JSON when
+    the client asks for it with `Accept: application/json`."""
+    if "application/json" in (request().headers.get("accept") or ""):
+        return _transparency_json()
+    asked = params().get("lang", "")
+    language = asked if asked in pages.LANGUAGE_NAMES else _browser_language()
+    headers = pages.security_headers("'self'") | {"Cache-Control": TRANSPARENCY_CACHE,
+                                                  "Referrer-Policy": "strict-origin-when-cross-origin",
+                                                  "Vary": "Accept, Accept-Language"}
+    return Response(body=pages.transparency_page(program.transparency(deps=bootstrap.deps()), language),
+                    status_code=200, headers=headers)
+
+
+def _transparency_json() -> Response:
+    response = json_response(program.transparency(deps=bootstrap.deps()))
+    response.headers["Cache-Control"] = TRANSPARENCY_CACHE
+    response.headers["Vary"] = "Accept"
+    return response

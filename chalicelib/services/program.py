@@ -112,3 +112,31 @@ def _event(principal: Principal, deps: Deps, action: str, target: str, details: 
 
 def _day(day: Any) -> str | None:
     return day.isoformat() if day is not None else None
+
+
+PUBLIC_FIELDS = ("version", "title", "purpose", "data_types", "technique", "retention", "practices", "tier",
+                 "state", "announced_at", "effective_on", "activated_at", "retired_at")
+
+
+def transparency(*, deps: Deps) -> dict[str, Any]:
+    """`GET /transparency.json`, for anyone: every use case with the versions ever announced (drafts
+    are the operator's), oldest version first, and which one applies now and which is announced
+    next. Read from the use cases' own partition (a query, never a scan); who edited is not shown."""
+    by_case: dict[str, list[uc.UseCaseVersion]] = {}
+    for version in deps.program.all_use_case_versions():
+        by_case.setdefault(version.use_case_id, []).append(version)
+    items = []
+    for use_case_id, versions in by_case.items():
+        shown = sorted(uc.public_versions(versions), key=lambda v: v.version)
+        if not shown:
+            continue
+        now_v, next_v = uc.applying(shown), uc.upcoming(shown)
+        dumped = [{name: value for name, value in v.model_dump(mode="json").items() if name in PUBLIC_FIELDS}
+                  for v in shown]
+        items.append({
+            "use_case_id": use_case_id, "title": shown[-1].title, "state": shown[-1].state.value,
+            "applying": now_v.version if now_v else None, "upcoming": next_v.version if next_v else None,
+            "first_announced_at": dumped[0]["announced_at"], "versions": dumped,
+        })
+    items.sort(key=lambda item: (item["first_announced_at"] or "", item["use_case_id"]))
+    return {"generated_at": deps.clock.now().isoformat(), "notice_days": settings().notice_days, "use_cases": items}
