@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import cli_program
 
 if TYPE_CHECKING:
+    from .adapters.dynamo_agencies import DynamoAgencies
     from .domain.models import Principal
     from .services.deps import Deps
 
@@ -147,11 +148,7 @@ def _issue_key(args: argparse.Namespace) -> int:
 def _refile_agencies(args: argparse.Namespace) -> int:
     """Agencies created before the operator directory existed are not in its index; saving a
     profile files it. One scan, run once after the deploy that added the directory."""
-    from . import bootstrap
-    from .adapters.dynamo_agencies import DynamoAgencies
-
-    cfg = bootstrap.settings()
-    repo = DynamoAgencies(bootstrap.client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
+    repo = _agencies_table()
     unfiled = list(repo.unfiled_agencies())
     for agency in unfiled:
         repo.save_agency(agency)
@@ -162,16 +159,21 @@ def _refile_agencies(args: argparse.Namespace) -> int:
 def _refile_keys(args: argparse.Namespace) -> int:
     """Keys issued before the key listing index are filed there when next used; this files the
     others (one scan, once after the deploy that added the index)."""
-    from . import bootstrap
-    from .adapters.dynamo_agencies import DynamoAgencies
-
-    cfg = bootstrap.settings()
-    repo = DynamoAgencies(bootstrap.client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
+    repo = _agencies_table()
     unfiled = list(repo.unfiled_keys())
     for key in unfiled:
         repo.file_key(key)
     print(f"{len(unfiled)} keys filed in the key index")
     return 0
+
+
+def _agencies_table() -> DynamoAgencies:
+    """The agencies repository itself, for the one-off re-filing commands (the port hides its scans)."""
+    from . import bootstrap
+    from .adapters.dynamo_agencies import DynamoAgencies
+
+    cfg = bootstrap.settings()
+    return DynamoAgencies(bootstrap.client("dynamodb"), cfg.table_name, cfg.audit_inbox_table_name)
 
 
 def _verify_audit(args: argparse.Namespace) -> int:

@@ -194,6 +194,6 @@ def agency_caller() -> Principal:
 @handled
 def get_license() -> Response:
     agency = access.agency_of(caller(), deps=bootstrap.deps())
-    ent = access.entitlements_of(agency.agency_id, deps=bootstrap.deps())
+    ent = access.entitlements_of(agency, deps=bootstrap.deps())
     days_left = (ent.program_end - ent.on).days if ent.program_end and ent.program_end >= ent.on else None
     return json_response(ent.model_dump(mode="json", exclude={"agency_id"}) | {"days_left": days_left})

@@ -41,9 +41,9 @@ def agency_of(principal: Principal, *, deps: Deps) -> Agency:
     return agency
 
 
-def entitlements_of(agency_id: str, *, deps: Deps) -> Entitlements:
-    """The agency's entitlements on its own calendar day (its time zone)."""
-    return licensing.current(agency_id, deps=deps)
+def entitlements_of(agency: Agency, *, deps: Deps) -> Entitlements:
+    """The entitlements of an agency already read, on its own calendar day (its time zone)."""
+    return licensing.for_agency(agency, agency.agency_id, deps=deps)
 
 
 def allow(principal: Principal, capability: Capability, *, deps: Deps) -> Agency:

@@ -7,7 +7,7 @@ from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
-from ..domain.models import CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
+from ..domain.models import Agency, CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
 from . import access, custody, uploads
 from .deps import Deps
@@ -27,7 +27,7 @@ def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None]:
     except NotFound as exc:
         return exc.code, None
     try:
-        _ensure_usable(link, submission, deps)
+        _usable_agency(link, submission, deps)
     except Gone as exc:
         return exc.code, link.language
     except Forbidden:  # the agency may no longer collect through links: to the citizen, it expired
@@ -35,21 +35,24 @@ def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None]:
     return None, link.language
 
 
-def _ensure_usable(link: CitizenLink, submission: Submission | None, deps: Deps) -> Entitlements:
-    """The link is live and its agency may still collect through it (checked on every citizen call)."""
+def _usable_agency(link: CitizenLink, submission: Submission | None, deps: Deps) -> tuple[Agency, Entitlements]:
+    """The link is live and its agency may still collect through it (checked on every citizen call):
+    the agency, read once, and its entitlements."""
     links.ensure_usable(link, submission, deps.clock.now())
-    ent = access.entitlements_of(link.agency_id, deps=deps)
+    agency = deps.agencies.get_agency(link.agency_id)
+    if agency is None:  # a link that outlived its agency (the page shows it as expired)
+        raise Forbidden("This agency no longer collects evidence here.", code="entitlement_missing")
+    ent = access.entitlements_of(agency, deps=deps)
     access.ensure_feature(ent, access.Capability.SEND_LINKS)
-    return ent
+    return agency, ent
 
 
 def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
     """What the upload page needs to know. Nothing here identifies the case or the citizen."""
     link, submission = resolve(token, deps=deps)
-    _ensure_usable(link, submission, deps)
-    agency = deps.agencies.get_agency(link.agency_id)
+    agency, _ = _usable_agency(link, submission, deps)
     return {
-        "agency_name": agency.name if agency else "",
+        "agency_name": agency.name,
         "language": link.language,
         "note": link.note,
         "expires_at": link.expires_at.isoformat(),
@@ -65,21 +68,13 @@ def request_uploads(
 ) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
     """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
     link, submission = resolve(token, deps=deps)
-    ent = _ensure_usable(link, submission, deps)
+    agency, ent = _usable_agency(link, submission, deps)
     submission = submission or _open(link, deps)
     added, in_order = uploads.plan(submission, cmd.files, max_files=link.max_files, deps=deps)
-    _check_quota(link.agency_id, ent, sum(f.size for f in added), deps)
+    uploads.check_quota(ent.storage_quota_bytes, agency.used_bytes, sum(f.size for f in added))
     if added:
         deps.submissions.add_files(submission, added)
     return submission.submission_id, uploads.sign(in_order, deps=deps)
-
-
-def _check_quota(agency_id: str, ent: Entitlements, adding: int, deps: Deps) -> None:
-    """A first-time agency's program account has a storage quota (uploads.check_quota)."""
-    if ent.storage_quota_bytes is None or not adding:
-        return
-    agency = deps.agencies.get_agency(agency_id)
-    uploads.check_quota(ent.storage_quota_bytes, agency.used_bytes if agency else 0, adding)
 
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:

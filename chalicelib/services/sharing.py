@@ -39,7 +39,7 @@ def share(principal: Principal, cmd: CreateShare, *, deps: Deps) -> Share:
     now = deps.clock.now()
     sharing.check_new(cmd, owner.agency_id, now)
     recipient = _agency(cmd.recipient_agency_id, deps)
-    sharing.ensure_can_receive(access.entitlements_of(recipient.agency_id, deps=deps), recipient=False)
+    sharing.ensure_can_receive(access.entitlements_of(recipient, deps=deps), recipient=False)
     if cmd.submission_id is not None:
         find(owner.agency_id, cmd.submission_id, deps=deps)
     elif not deps.submissions.list_submissions(owner.agency_id, case_ref=cmd.case_ref, limit=1, cursor=None).items:
@@ -155,7 +155,7 @@ def ensure_receiver(principal: Principal, *, deps: Deps) -> Agency:
 
 def _receiver(principal: Principal, deps: Deps) -> Agency:
     agency = access.allow(principal, Capability.READ, deps=deps)
-    sharing.ensure_can_receive(access.entitlements_of(agency.agency_id, deps=deps), recipient=True)
+    sharing.ensure_can_receive(access.entitlements_of(agency, deps=deps), recipient=True)
     return agency
 
 
