@@ -100,7 +100,7 @@ def rotate(principal: Principal, key_id: str, agency_id: str | None = None, *,
 def _active(owner: str, key_id: str, *, deps: Deps) -> ApiKey:
     key = deps.agencies.key_by_id(owner, key_id) if ids.is_id(key_id) else None
     if key is None:
-        raise NotFound(f"No key {key_id[:40]}.", code="key_not_found")
+        raise NotFound("No such key.", code="key_not_found")  # never echo what the caller sent
     if not key.active:
         raise Conflict("That key is already revoked.", code="already_revoked")
     return key
