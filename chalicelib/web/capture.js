@@ -79,7 +79,7 @@
     sessionStorage.setItem(KEY_STORE, candidate);
     try {
       const settings = await callApi('GET', '/settings');
-      $('agency-name').textContent = settings.name || '';
+      $('agency-name').textContent = settings.name || 'Your agency';
       $('key-hint').textContent = 'Signed in with key …' + candidate.slice(-4) + '.';
       $('key-form').hidden = true;
       $('form').hidden = false;
