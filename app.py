@@ -4,6 +4,7 @@ the response; the rules live in chalicelib/domain, the use cases in chalicelib/s
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from chalicelib.api.program_operator import program_operator_api
 from chalicelib.api.public import public_api
 from chalicelib.api.sharing import sharing_api
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
+from chalicelib.http import NO_STORE
 from chalicelib.observability import bind_request, logger, metrics
 
 app = Chalice(app_name="citizen-evidence")
@@ -40,11 +42,29 @@ def observe(event: Any, get_response: Any) -> Response:
     identity = event.context.get("identity") or {}
     agent = (event.headers or {}).get("user-agent", "")
     request_context.set_source(f"ip:{identity.get('sourceIp', 'unknown')} agent:{agent[:120]}")
-    response: Response = get_response(event)
+    response: Response = _in_error_shape(get_response(event))
     logger.info("request done", extra={"status": response.status_code})
     if metrics.metric_set:
         metrics.flush_metrics()
     return response
+
+
+# Chalice answers some requests itself ({"Code", "Message"}): a method the route lacks (405), a
+# Content-Type it does not take (415), an unhandled error. Clients get our one error shape.
+def _in_error_shape(response: Response) -> Response:
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    response.body = {"code": _snake_code(str(body["Code"])), "message": body["Message"]}
+    response.headers = {**NO_STORE, **(response.headers or {})}
+    return response
+
+
+def _snake_code(chalice_code: str) -> str:
+    """MethodNotAllowedError -> method_not_allowed, UnsupportedMediaType -> unsupported_media_type;
+    Chalice's InternalServerError is our internal_error."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", "_", chalice_code).lower().removesuffix("_error")
+    return "internal_error" if words == "internal_server" else words
 
 
 # --- events and schedules -----------------------------------------------------------------
