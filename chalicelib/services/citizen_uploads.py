@@ -7,7 +7,7 @@ from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
-from ..domain.models import Agency, CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
+from ..domain.models import Agency, CitizenLink, EvidenceFile, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
 from . import access, custody, uploads
 from .deps import Deps
@@ -78,7 +78,7 @@ def request_uploads(
 
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:
-    submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, origin=Origin.CITIZEN_LINK,
+    submission = Submission(submission_id=link.link_id, agency_id=link.agency_id, origin=link.origin,
                             link_id=link.link_id, case_ref=link.case_ref, case_type=link.case_type,
                             requested_by=link.created_by, created_at=deps.clock.now())
     try:
