@@ -104,7 +104,8 @@ def transparency_page(data: dict[str, Any], language: str = "en") -> str:
             .replace("{{json}}", t("transparency.json"))
             .replace("{{languages}}", t("transparency.languages"))
             .replace("{{language_links}}", links)
-            .replace("{{use_cases}}", "\n".join(cases)))
+            .replace("{{use_cases}}", "\n".join(cases))
+            .replace("{{forms}}", _program_forms(data, language, t)))
 
 
 def _use_case_card(case: dict[str, Any], t: Callable[..., str]) -> str:
@@ -146,3 +147,60 @@ def _version_details(version: dict[str, Any], t: Callable[..., str], *, open_: b
 
 def _e(value: object) -> str:
     return html.escape(str(value))
+
+
+# --- the transparency page's forms (plain HTML posts: the page runs no script) ------------------------
+
+def form_headers() -> dict[str, str | list[str]]:
+    """The public pages' headers, with forms allowed to post to this site only."""
+    headers = security_headers("'self'")
+    csp = str(headers["Content-Security-Policy"]).replace("form-action 'none'", "form-action 'self'")
+    return headers | {"Content-Security-Policy": csp}
+
+
+def _program_forms(data: dict[str, Any], language: str, t: Callable[..., str]) -> str:
+    """Feedback (bounded like the route: 2,000 characters) and change-notice subscription."""
+    options = "".join(f'<option value="{_e(case["use_case_id"])}">{_e(case["title"])}</option>'
+                      for case in data.get("use_cases", []))
+    hidden = f'<input type="hidden" name="language" value="{_e(language)}">'
+    return (f'    <section class="card" aria-labelledby="feedback-heading">\n'
+            f'      <h2 id="feedback-heading">{t("program.feedback.title")}</h2>\n'
+            f'      <p class="hint">{t("program.feedback.intro")}</p>\n'
+            f'      <form method="post" action="transparency/feedback" class="program-form">{hidden}\n'
+            f'        <label class="caption-label" for="feedback-message">{t("program.feedback.message")}</label>\n'
+            f'        <textarea class="caption" id="feedback-message" name="message" rows="5" maxlength="2000" '
+            f'required></textarea>\n'
+            f'        <label class="caption-label" for="feedback-use-case">{t("program.feedback.use_case")}</label>\n'
+            f'        <select class="caption" id="feedback-use-case" name="use_case_id">'
+            f'<option value="">{t("program.feedback.general")}</option>{options}</select>\n'
+            f'        <label class="caption-label" for="feedback-email">{t("program.feedback.email")}</label>\n'
+            f'        <input class="caption" id="feedback-email" name="email" type="email" maxlength="254" '
+            f'autocomplete="email">\n'
+            f'        <p><button class="button button-primary" type="submit">'
+            f'{t("program.feedback.send")}</button></p>\n'
+            f'      </form>\n    </section>\n'
+            f'    <section class="card" aria-labelledby="subscribe-heading">\n'
+            f'      <h2 id="subscribe-heading">{t("program.subscribe.title")}</h2>\n'
+            f'      <p class="hint">{t("program.subscribe.intro")}</p>\n'
+            f'      <form method="post" action="transparency/subscriptions" class="program-form">{hidden}\n'
+            f'        <label class="caption-label" for="subscribe-email">{t("program.subscribe.email")}</label>\n'
+            f'        <input class="caption" id="subscribe-email" name="email" type="email" maxlength="254" required '
+            f'autocomplete="email">\n'
+            f'        <p><button class="button button-secondary" type="submit">'
+            f'{t("program.subscribe.send")}</button></p>\n'
+            f'      </form>\n    </section>')
+
+
+def program_message_page(outcome: str, language: str, problem: str | None = None) -> str:
+    """What a form post answers a browser with: the outcome, or the problem (its message, escaped)."""
+    strings = json.loads(_read("i18n.json"))
+    texts = strings.get(language) or strings["en"]
+    title = texts.get(f"program.{outcome}.title") or strings["en"][f"program.{outcome}.title"]
+    message = problem if problem is not None else (
+        texts.get(f"program.{outcome}.message") or strings["en"][f"program.{outcome}.message"])
+    back = texts.get("program.back") or strings["en"]["program.back"]
+    return (_read("program-message.html")
+            .replace("{{lang}}", html.escape(language if language in strings else "en"))
+            .replace("{{title}}", html.escape(title))
+            .replace("{{message}}", html.escape(message))
+            .replace("{{back}}", html.escape(back)))

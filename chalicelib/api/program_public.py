@@ -1,0 +1,129 @@
+"""The improvement program's public routes beyond the registry: the transparency page's feedback form
+and change-notice subscriptions (subscribe, confirm, unsubscribe). No key. Each takes JSON or a plain
+HTML form post (the page runs no script) and answers in kind: JSON when JSON was sent or asked
+for, else a small page. Bodies are bounded and strict; bad input is a 4xx either way."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from chalice.app import Blueprint, Response
+from pydantic import BaseModel
+
+from .. import bootstrap, pages
+from ..domain.errors import DomainError, InvalidInput, LimitExceeded
+from ..domain.program_notices import SubmitFeedback, Subscribe
+from ..http import error_response, handled, json_response, parse, status_of
+from ..services import program_feedback, program_notices
+from .common import body, page_base, params, request
+
+program_public_api = Blueprint(__name__)
+FORM = "application/x-www-form-urlencoded"
+MAX_PUBLIC_BYTES = 16 * 1024  # a 2,000-character message, form-encoded at worst, fits with room to spare
+C = TypeVar("C", bound=BaseModel)
+
+
+def _wants_json() -> bool:
+    headers = request().headers
+    return "application/json" in (headers.get("content-type") or "") or \
+        "application/json" in (headers.get("accept") or "")
+
+
+def _language(data: dict[str, Any] | None = None) -> str:
+    asked = str((data or {}).get("language") or params().get("lang") or "")
+    if asked in pages.LANGUAGE_NAMES:
+        return asked
+    accepted = (request().headers.get("accept-language") or "en")[:2].lower()
+    return accepted if accepted in pages.LANGUAGE_NAMES else "en"
+
+
+def _form_data() -> dict[str, str]:
+    """A form post as a dict: each field once; blank fields are absent (optional ones may be left empty)."""
+    raw = body()
+    if len(raw) > MAX_PUBLIC_BYTES:
+        raise LimitExceeded(f"The request body is over {MAX_PUBLIC_BYTES} bytes.", code="body_too_large")
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("The form could not be read.", code="malformed_form") from None
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise InvalidInput("A form field is sent twice.", code="malformed_form")
+    return {name: value for name, value in pairs if value.strip()}
+
+
+def _input(model: type[C]) -> C:
+    if "application/json" in (request().headers.get("content-type") or ""):
+        if len(body()) > MAX_PUBLIC_BYTES:
+            raise LimitExceeded(f"The request body is over {MAX_PUBLIC_BYTES} bytes.", code="body_too_large")
+        return parse(model, body())
+    return parse(model, json.dumps(_form_data()).encode())
+
+
+def _answer(view: Callable[..., tuple[int, dict[str, Any], str]]) -> Callable[..., Response]:
+    """JSON for JSON callers; for a browser's form, a page with the outcome (or the problem)."""
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        wants_json = _wants_json()
+        try:
+            status, data, outcome = view(*args, **kwargs)
+        except DomainError as error:
+            if wants_json:
+                return error_response(error)
+            return _page(status_of(error), "problem", error.message)
+        if wants_json:
+            return json_response(data, status=status)
+        return _page(status, outcome, None)
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _page(status: int, outcome: str, problem: str | None) -> Response:
+    language = _language(_safe_form())
+    return Response(body=pages.program_message_page(outcome, language, problem), status_code=status,
+                    headers=pages.security_headers("'self'"))
+
+
+def _safe_form() -> dict[str, str]:
+    try:
+        return _form_data() if request().method == "POST" and not _wants_json() else {}
+    except DomainError:
+        return {}
+
+
+@program_public_api.route("/transparency/feedback", methods=["POST"], content_types=[FORM, "application/json"])
+@handled
+@_answer
+def submit_feedback() -> tuple[int, dict[str, Any], str]:
+    """Stored for the operator (GET /operator/program/feedback)."""
+    # TODO(limits): per-client rate limit once services/limits.py is committed (see the report).
+    made = program_feedback.submit(_input(SubmitFeedback), deps=bootstrap.deps())
+    return 201, {"feedback_id": made.feedback_id, "received_at": made.received_at.isoformat()}, "feedback_received"
+
+
+@program_public_api.route("/transparency/subscriptions", methods=["POST"], content_types=[FORM, "application/json"])
+@handled
+@_answer
+def subscribe() -> tuple[int, dict[str, Any], str]:
+    """A pending subscription: the confirmation email carries the link that starts the notices."""
+    program_notices.subscribe(_input(Subscribe), page_base(), deps=bootstrap.deps())
+    return 202, {"state": "pending", "message": "Check your email and open the link to confirm."}, "subscribe_pending"
+
+
+@program_public_api.route("/transparency/confirm", methods=["GET", "POST"], content_types=[FORM, "application/json"])
+@handled
+@_answer
+def confirm() -> tuple[int, dict[str, Any], str]:
+    done = program_notices.confirm(params().get("token", ""), deps=bootstrap.deps())
+    return 200, {"state": done.state.value}, "subscribe_confirmed"
+
+
+@program_public_api.route("/transparency/unsubscribe", methods=["GET", "POST"],
+                          content_types=[FORM, "application/json"])
+@handled
+@_answer
+def unsubscribe() -> tuple[int, dict[str, Any], str]:
+    """One click from any notice: a GET (the link) or a POST (mail clients' one-click header)."""
+    done = program_notices.unsubscribe(params().get("token", ""), deps=bootstrap.deps())
+    return 200, {"state": done.state.value}, "unsubscribed"

@@ -1,0 +1,192 @@
+"""The improvement program's public side beyond the registry: change notices (who is told, of what,
+once) and the public's feedback. Pure: time comes in as `now`.
+
+A notice is derived from the use-case versions themselves, never stored as a to-do: a version that
+was announced (a new use case, or a material edit announced again) or a use case that was retired.
+Its id is fixed by what it tells (`<use case>:v<n>:announced`, `<use case>:retired`), so the
+scheduler can claim each (notice, recipient) pair once with a conditional write."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field, StringConstraints
+
+from .commands import Command, Email
+from .models import AuditEvent, Record
+from .program import ProgramRules
+from .program_use_cases import UseCaseVersion
+
+CONFIRM_HOURS = 72  # a confirmation link works this long; after it, subscribe again
+LOOK_BACK_DAYS = 7  # a change older than this is not notified (a run missed for a week is not caught up)
+MAX_FEEDBACK_CHARS = 2_000
+Language = Literal["en", "es", "fr"]
+
+
+class SubscriptionState(str, Enum):
+    PENDING = "pending"  # nothing is sent to it but the confirmation
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Subscription(Record):
+    """An address that asked for change notices. Found by the SHA-256 of its token (the only form
+    the token is stored in); the same token confirms it and unsubscribes it."""
+
+    subscription_id: str
+    email: str
+    language: Language = "en"
+    state: SubscriptionState = SubscriptionState.PENDING
+    created_at: datetime
+    confirm_by: datetime
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+class NoticeKind(str, Enum):
+    ANNOUNCED = "announced"  # a new use case announced
+    MATERIAL_EDIT = "material_edit"  # a new version of an announced use case, announced again
+    RETIRED = "retired"
+
+
+class Notice(Record):
+    notice_id: str
+    kind: NoticeKind
+    use_case_id: str
+    version: int
+    title: str
+    at: datetime  # when the change was made
+    effective_on: str | None = None
+
+
+class Feedback(Record):
+    """What someone wrote on the transparency page: stored as sent (HTML is text), shown escaped."""
+
+    feedback_id: str
+    message: str
+    email: str | None = None
+    use_case_id: str | None = None
+    language: Language = "en"
+    received_at: datetime
+
+
+# --- request bodies --------------------------------------------------------------------------------
+
+FeedbackText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_FEEDBACK_CHARS)]
+UseCaseRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-z]{26}$")]
+
+
+class SubmitFeedback(Command):
+    """`POST /transparency/feedback` (JSON or a plain HTML form)."""
+
+    message: FeedbackText
+    email: Email | None = None
+    use_case_id: UseCaseRef | None = None
+    language: Language = "en"
+
+
+class Subscribe(Command):
+    """`POST /transparency/subscriptions`."""
+
+    email: Email
+    language: Language = "en"
+
+
+class SetProgramRules(Command):
+    """`PUT /operator/program/settings`: under 30 days is refused as `notice_too_short` by the rule
+    itself (domain/program.rules), not by this shape."""
+
+    notice_days: int = Field(ge=1, le=3_650)
+    terms_from: date = Field(strict=False)
+
+
+# --- rules -----------------------------------------------------------------------------------------
+
+def recipient_key(email: str) -> str:
+    """Who a notice went to, without the address: one key per mailbox (case-insensitive), so an
+    address that is both a subscriber and an agency contact is told once."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def notices(versions: list[UseCaseVersion]) -> list[Notice]:
+    """What there is to tell about one use case. A version counts as announced when its
+    announcement is its own: a non-material edit copies the dates of the version it edits."""
+    found: list[Notice] = []
+    seen: set[datetime] = set()
+    for v in sorted(versions, key=lambda v: v.version):
+        if v.announced_at is None or v.announced_at in seen:
+            continue
+        kind = NoticeKind.MATERIAL_EDIT if seen else NoticeKind.ANNOUNCED
+        seen.add(v.announced_at)
+        found.append(Notice(notice_id=f"{v.use_case_id}:v{v.version}:announced", kind=kind, use_case_id=v.use_case_id,
+                            version=v.version, title=_title(versions, v.version), at=v.announced_at,
+                            effective_on=v.effective_on.isoformat() if v.effective_on else None))
+    retired = [v for v in versions if v.retired_at is not None]
+    if retired and len(retired) == len(versions):
+        last = max(retired, key=lambda v: v.version)
+        assert last.retired_at is not None
+        found.append(Notice(notice_id=f"{last.use_case_id}:retired", kind=NoticeKind.RETIRED,
+                            use_case_id=last.use_case_id, version=last.version, title=last.title, at=last.retired_at))
+    return found
+
+
+def _title(versions: list[UseCaseVersion], number: int) -> str:
+    return next(v.title for v in versions if v.version == number)
+
+
+def due(found: list[Notice], now: datetime) -> list[Notice]:
+    """Notices of changes made in the look-back window up to now, oldest first."""
+    since = now - timedelta(days=LOOK_BACK_DAYS)
+    return sorted((n for n in found if since <= n.at <= now), key=lambda n: (n.at, n.notice_id))
+
+
+def tells(subscription: Subscription, notice: Notice) -> bool:
+    """A subscriber hears of changes made once it had confirmed, and not after it left."""
+    return (subscription.state is SubscriptionState.CONFIRMED and subscription.confirmed_at is not None
+            and subscription.confirmed_at <= notice.at)
+
+
+def message(notice: Notice, page_url: str, unsubscribe_url: str | None) -> tuple[str, str]:
+    """(subject, text) of a notice. Plain text: the title is the operator's words, sent as they are."""
+    what = {NoticeKind.ANNOUNCED: "A new use of agency data is announced",
+            NoticeKind.MATERIAL_EDIT: "A use of agency data changes (a new version is announced)",
+            NoticeKind.RETIRED: "A use of agency data is retired"}[notice.kind]
+    lines = [f"{what}: {notice.title} (version {notice.version}).", ""]
+    if notice.effective_on and notice.kind is not NoticeKind.RETIRED:
+        lines.append(f"It can apply no earlier than {notice.effective_on}; until then nothing changes.")
+    elif notice.kind is NoticeKind.RETIRED:
+        lines.append("It no longer applies to anyone's data.")
+    lines += ["", f"The full record and its history: {page_url}"]
+    if unsubscribe_url:
+        lines += ["", f"To stop these notices, open: {unsubscribe_url}"]
+    return f"Improvement program: {notice.title[:120]}", "\n".join(lines)
+
+
+def confirmation_message(confirm_url: str) -> tuple[str, str]:
+    return ("Confirm your improvement program notices", "\n".join([
+        "Someone (we hope you) asked to be told when the improvement program announces, changes or",
+        "retires a use of agency data. Nothing is sent to this address until you confirm:", "",
+        confirm_url, "",
+        f"The link works for {CONFIRM_HOURS} hours. If you did not ask, ignore this email."]))
+
+
+class ProgramNoticesRepository(Protocol):
+    """The program's settings, subscribers, notice claims and feedback (adapters/dynamo_program_notices.py,
+    memory_program_notices.py). Changes take their audit event; a failed condition is Conflict."""
+
+    def get_rules(self) -> tuple[ProgramRules | None, int]:
+        """The stored rules (None: the defaults apply) and their revision (0: never saved)."""
+    def save_rules(self, rules: ProgramRules, *, revision: int, event: AuditEvent) -> None: ...
+    def add_subscription(self, subscription: Subscription, token_hash: str, *, event: AuditEvent) -> None: ...
+    def subscription_by_token(self, token_hash: str) -> Subscription | None: ...
+    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent) -> None: ...
+    def confirmed_subscriptions(self) -> Iterator[Subscription]: ...
+    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *,
+                     subscription_id: str | None = None, token_hash: str | None = None) -> bool:
+        """True for the one caller that claims this (notice, recipient); False ever after."""
+    def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None: ...
+    def add_feedback(self, feedback: Feedback, *, event: AuditEvent) -> None: ...
+    def list_feedback(self, *, limit: int, cursor: str | None) -> tuple[list[Feedback], str | None]: ...

@@ -1,0 +1,153 @@
+"""Change notices of the improvement program: anyone subscribes with an email (double opt-in: nothing
+but the confirmation is sent before its link is used), and the daily run tells confirmed subscribers
+and every participant agency's contact when a use case is announced, announced again after a
+material edit, or retired. Rules: domain/program_notices.py (docs/PROGRAM.md).
+
+Each (notice, recipient) is claimed with a conditional write before it is sent, so two runs (or a
+rerun) never send it twice. A run killed between the claim and the send leaves that one unsent: the
+guarantee is at most once, and the claim without an outcome shows which."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain import ids
+from ..domain import program_notices as notices
+from ..domain.errors import Conflict, DomainError, Gone, NotFound
+from ..domain.models import OPERATOR_AGENCY
+from ..domain.program import Tier
+from ..domain.program_notices import Notice, Subscription, SubscriptionState
+from ..domain.program_use_cases import UseCaseVersion
+from . import custody
+from .deps import Deps
+from .program import participation
+
+SYSTEM = "system:program_notices"
+PUBLIC = "public"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what ids.new_token() makes
+
+
+# --- subscribing -----------------------------------------------------------------------------------
+
+def subscribe(cmd: notices.Subscribe, base_url: str, *, deps: Deps) -> Subscription:
+    """A pending subscription and its confirmation email. The answer is the same whether or not the
+    address is already subscribed: nobody learns who is."""
+    now, token = deps.clock.now(), ids.new_token()
+    made = Subscription(subscription_id=ids.new_id(now), email=cmd.email, language=cmd.language, created_at=now,
+                        confirm_by=now + timedelta(hours=notices.CONFIRM_HOURS))
+    deps.program_notices.add_subscription(made, ids.digest(token), event=_event(
+        deps, PUBLIC, "program.subscription_requested", made, {"language": made.language}))
+    subject, text = notices.confirmation_message(f"{base_url}/transparency/confirm?token={token}")
+    deps.email.send_email(made.email, subject, text)  # DeliveryFailed (502): the pending one lapses unused
+    return made
+
+
+def confirm(token: str, *, deps: Deps) -> Subscription:
+    """The confirmation link: from now on notices go to this address. Using it again changes nothing."""
+    found = _by_token(token, deps)
+    if found.state is SubscriptionState.CONFIRMED:
+        return found
+    if found.state is SubscriptionState.UNSUBSCRIBED:
+        raise Conflict("This subscription was cancelled; subscribe again.", code="subscription_ended")
+    now = deps.clock.now()
+    if now > found.confirm_by:
+        raise Gone("This confirmation link has expired; subscribe again.", code="confirmation_expired")
+    moved = found.model_copy(update={"state": SubscriptionState.CONFIRMED, "confirmed_at": now})
+    deps.program_notices.move_subscription(moved, found.state, event=_event(
+        deps, PUBLIC, "program.subscription_confirmed", moved, {}))
+    return moved
+
+
+def unsubscribe(token: str, *, deps: Deps) -> Subscription:
+    """One click, from any notice (or the confirmation email): nothing more is sent. Repeating it is fine."""
+    found = _by_token(token, deps)
+    if found.state is SubscriptionState.UNSUBSCRIBED:
+        return found
+    moved = found.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED, "unsubscribed_at": deps.clock.now()})
+    deps.program_notices.move_subscription(moved, found.state, event=_event(
+        deps, PUBLIC, "program.unsubscribed", moved, {"was": found.state.value}))
+    return moved
+
+
+def _by_token(token: str, deps: Deps) -> Subscription:
+    found = deps.program_notices.subscription_by_token(ids.digest(token)) if _TOKEN.match(token or "") else None
+    if found is None:
+        raise NotFound("This link is not valid.", code="subscription_not_found")
+    return found
+
+
+# --- the daily run ---------------------------------------------------------------------------------
+
+def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
+    """Send every notice due (changes of the last LOOK_BACK_DAYS) to whoever has not had it yet.
+    Safe to run again and side by side: each send is claimed first."""
+    now = now or deps.clock.now()
+    by_case: dict[str, list[UseCaseVersion]] = {}
+    for version in deps.program.all_use_case_versions():
+        by_case.setdefault(version.use_case_id, []).append(version)
+    due = notices.due([n for versions in by_case.values() for n in notices.notices(versions)], now)
+    report: dict[str, Any] = {"notices": len(due), "sent": 0, "failed": 0, "already_sent": 0}
+    if not due:
+        return report
+    subscribers = list(deps.program_notices.confirmed_subscriptions())
+    contacts = _participant_contacts(deps)
+    for notice in due:
+        counts = {"sent": 0, "failed": 0, "already_sent": 0}
+        for sub in subscribers:
+            if notices.tells(sub, notice):
+                counts[_send_to_subscriber(notice, sub, base_url, now, deps)] += 1
+        for email in contacts:
+            counts[_send(notice, email, base_url, None, now, deps)] += 1
+        if counts["sent"] or counts["failed"]:
+            deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM, action="program.notice_sent",
+                                            target=f"use_case:{notice.use_case_id}",
+                                            outcome="success" if not counts["failed"] else "partial",
+                                            details={"notice": notice.notice_id, "kind": notice.kind.value,
+                                                     "sent": counts["sent"], "failed": counts["failed"]}))
+        for name, count in counts.items():
+            report[name] += count
+    return report
+
+
+def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> str:
+    """Each notice carries its own unsubscribe token, written with the claim (only its hash)."""
+    token = ids.new_token()
+    return _send(notice, sub.email, base_url, (sub.subscription_id, token), now, deps)
+
+
+def _send(notice: Notice, email: str, base_url: str, unsubscribe: tuple[str, str] | None, now: datetime,
+          deps: Deps) -> str:
+    recipient = notices.recipient_key(email)
+    sub_id, token = unsubscribe if unsubscribe else (None, None)
+    if not deps.program_notices.claim_notice(notice.notice_id, recipient, now, subscription_id=sub_id,
+                                             token_hash=ids.digest(token) if token else None):
+        return "already_sent"
+    link = f"{base_url}/transparency/unsubscribe?token={token}" if token else None
+    subject, text = notices.message(notice, f"{base_url}/transparency", link)
+    try:
+        deps.email.send_email(email, subject, text)
+        outcome = "sent"
+    except DomainError:
+        outcome = "failed"
+    deps.program_notices.record_delivery(notice.notice_id, recipient, outcome)
+    return outcome
+
+
+def _participant_contacts(deps: Deps) -> list[str]:
+    """The contact address of every agency taking part in the program now (the agency directory)."""
+    found, cursor = [], None
+    while True:
+        page = deps.agencies.list_agencies(limit=100, cursor=cursor)
+        for agency in page.items:
+            if agency.contact_email and participation(agency.agency_id, deps=deps).tier is not Tier.NONE:
+                found.append(agency.contact_email)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+def _event(deps: Deps, actor: str, action: str, sub: Subscription, details: dict[str, Any]) -> Any:
+    """In the operator's log, without the address: who subscribed is nobody else's business."""
+    return custody.event(OPERATOR_AGENCY, deps=deps, actor=actor, action=action,
+                         target=f"subscription:{sub.subscription_id}", details=details)
