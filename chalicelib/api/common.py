@@ -8,6 +8,7 @@ from chalice.app import AuthResponse, Blueprint, Request
 
 from .. import bootstrap
 from ..domain.models import Principal
+from ..openapi import documented  # noqa: F401 - routes declare what the OpenAPI document cannot read
 from ..services import agencies
 
 auth = Blueprint(__name__)
@@ -37,6 +38,13 @@ def caller() -> Principal:
 def body() -> bytes:
     raw = request().raw_body
     return raw.encode() if isinstance(raw, str) else bytes(raw or b"")
+
+
+def client_address() -> str | None:
+    """The caller's address as API Gateway saw it (identity.sourceIp): what rate limits count per client."""
+    identity = request().context.get("identity") or {}
+    address = identity.get("sourceIp")
+    return str(address) if address else None
 
 
 def params() -> dict[str, str]:

@@ -1,0 +1,243 @@
+"""The API's OpenAPI 3.1 document, built from what Chalice registered (`app.routes`), so a route
+added anywhere is in it without anyone remembering to add it.
+
+For each route: its path and method, auth (the agency_key authorizer: a bearer key; none on public
+routes), the request body model and query parameters read from the handler's own code (the model
+given to `parse(...)`, the names given to `int_param`/`datetime_param`/`query.get`), its success
+statuses (`status=` literals), and error bodies `{code, message}` for every status in
+chalicelib/http.py's table. `@documented(...)` (chalicelib/api/common.py) states what the code cannot
+show: the response model, a status set by a helper, a non-JSON media type.
+
+Built once, on the first GET /openapi.json, never at import (the cold start stays light)."""
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+REF = "#/components/schemas/{model}"
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SECURITY_SCHEME = "agencyKey"
+ERROR_BODY = {"type": "object", "required": ["code", "message"], "properties": {
+    "code": {"type": "string", "description": "Stable, machine-readable reason."},
+    "message": {"type": "string", "description": "For people; may change."},
+    "details": {"description": "Which fields are wrong, or what the rule needs."},
+    "request_id": {"type": "string", "description": "On a 500: quote it to support."}}}
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What a handler states about itself (all optional; the rest is read from its code)."""
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    statuses: tuple[int, ...] = ()
+    media: str | None = None
+
+
+@dataclass
+class Reading:
+    """What a handler's code shows: the body model it parses, the query names it reads, its statuses."""
+    request: type[BaseModel] | None = None
+    reads_body: bool = False
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    statuses: set[int] = field(default_factory=set)
+    page: bool = False  # builds its own Response (an HTML page) instead of json_response
+
+
+def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+               statuses: tuple[int, ...] = (), media: str | None = None) -> Callable[[Any], Any]:
+    """Declare what the document cannot read from a handler's code (see the module doc)."""
+    def mark(view: Any) -> Any:
+        view.route_doc = RouteDoc(request, response, statuses, media)
+        return view
+    return mark
+
+
+@functools.cache
+def document(app: Any) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route `app` registered (built once per container)."""
+    schemas: dict[str, Any] = {"Error": ERROR_BODY}
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, entry in routes(app):
+        paths.setdefault(path, {})[method.lower()] = operation(path, method, entry, schemas)
+    return {"openapi": "3.1.0",
+            "info": {"title": "Citizen evidence API", "version": "1",
+                     "description": "Agency, operator and public routes; errors are {code, message}."},
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {SECURITY_SCHEME: {
+                "type": "http", "scheme": "bearer",
+                "description": "An API key (officer, agency_admin or operator) as `Authorization: Bearer <key>`."}}}}
+
+
+def undocumented(app: Any) -> list[str]:
+    """Routes whose handler reads a body the document cannot describe (no model found in its code)."""
+    return [f"{method} {path}: declare models for {entry.view_name} in {entry.view_function.__module__} "
+            f"(parse(Model, body()) or @documented(request=Model))"
+            for path, method, entry in routes(app)
+            if reading(entry.view_function).reads_body and model_of(entry.view_function) is None]
+
+
+def without_response_model(app: Any) -> set[str]:
+    return {f"{method} {path}" for path, method, entry in routes(app)
+            if declaration(entry.view_function).response is None}
+
+
+def model_of(view: Any) -> type[BaseModel] | None:
+    return declaration(view).request or reading(view).request
+
+
+def routes(app: Any) -> Iterator[tuple[str, str, Any]]:
+    for path in sorted(app.routes):
+        for method, entry in sorted(app.routes[path].items()):
+            yield path, method, entry
+
+
+def operation(path: str, method: str, entry: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    declared, read = declaration(entry.view_function), reading(entry.view_function)
+    request = model_of(entry.view_function)
+    op: dict[str, Any] = {
+        "operationId": operation_id(path, method),
+        "summary": summary(entry.view_function),
+        "tags": [path.strip("/").split("/")[0] or "root"],
+        "security": [{SECURITY_SCHEME: []}] if entry.authorizer else [],
+        "parameters": [path_parameter(name) for name in entry.view_args] + [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in sorted(read.query.items())],
+        "responses": responses(declared, read, entry.authorizer is not None, schemas),
+    }
+    if request is not None:
+        ref = model_ref(request, schemas, mode="validation")
+        op["requestBody"] = {"required": False, "content": {ct: {"schema": ref} for ct in entry.content_types}}
+    return op
+
+
+def operation_id(path: str, method: str) -> str:
+    """Unique by construction (handler names repeat across blueprints): GET /agency/keys -> get_agency_keys."""
+    words = path.replace("{", "").replace("}", "").replace(".", "_").replace("-", "_").strip("/").split("/")
+    return "_".join([method.lower(), *words])
+
+
+def path_parameter(name: str) -> dict[str, Any]:
+    # One path segment: ids, tokens, case references, country codes, versions.
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+
+
+def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str, Any]) -> dict[str, Any]:
+    from .http import STATUS
+
+    media = declared.media or ("text/html" if read.page else "application/json")
+    if declared.response is not None:
+        body = model_ref(declared.response, schemas, mode="serialization")
+    else:
+        body = {"type": "object"} if media == "application/json" else {"type": "string"}
+    success = sorted(set(declared.statuses) or read.statuses or {200})
+    out: dict[str, Any] = {str(s): {"description": "Done.", "content": {media: {"schema": body}}} for s in success}
+    error: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    if media != "application/json":  # a page answers its errors as a page too
+        error[media] = {"schema": {"type": "string"}}
+    errors = (set(STATUS.values()) | {401, 500}) - (set() if authed else {401})  # 401: no key sent
+    for status in sorted(errors - set(success)):
+        out[str(status)] = {"description": "Refused or failed; see `code`.", "content": error}
+    return out
+
+
+def model_ref(model: type[BaseModel], schemas: dict[str, Any], *, mode: str) -> dict[str, str]:
+    """Put a model (and the models it uses) into components; return the reference to it."""
+    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def declaration(view: Any) -> RouteDoc:
+    found: RouteDoc | None = getattr(view, "route_doc", None)
+    return found or RouteDoc()
+
+
+def summary(view: Any) -> str:
+    doc = inspect.getdoc(inspect.unwrap(view))
+    return doc.split("\n\n")[0].replace("\n", " ") if doc else view.__name__.replace("_", " ").capitalize()
+
+
+# --- reading a handler's code ----------------------------------------------------------------
+
+@functools.cache
+def reading(view: Any) -> Reading:
+    function = inspect.unwrap(view)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    found = Reading()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            _read_call(node, function, found)
+    return found
+
+
+def _read_call(call: ast.Call, function: Any, found: Reading) -> None:
+    name = _called(call)
+    if name == "parse" and call.args:
+        model = _resolve(call.args[0], function)
+        found.request = model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    elif name == "body" and isinstance(call.func, ast.Name):  # common.body(), not some_view.body()
+        found.reads_body = True
+    elif name == "Response" and isinstance(call.func, ast.Name):
+        found.page = True
+    elif name in ("int_param", "datetime_param") and len(call.args) > 1:
+        key = _literal(call.args[1])
+        if isinstance(key, str):
+            found.query[key] = {"type": "integer", "minimum": 0} if name == "int_param" else {
+                "type": "string", "format": "date-time"}
+    elif name == "get" and call.args and _reads_query(call) and isinstance(_literal(call.args[0]), str):
+        found.query.setdefault(str(_literal(call.args[0])), {"type": "string"})
+    for keyword in call.keywords:
+        status = _literal(keyword.value)
+        if keyword.arg in ("status", "status_code") and isinstance(status, int):
+            found.statuses.add(status)
+
+
+def _called(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return call.func.attr if isinstance(call.func, ast.Attribute) else None
+
+
+def _reads_query(call: ast.Call) -> bool:
+    """`query.get("x")` where query = params(), or `params().get("x")`."""
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if isinstance(receiver, ast.Name):
+        return receiver.id == "query"
+    return isinstance(receiver, ast.Call) and _called(receiver) == "params"
+
+
+def _literal(node: ast.AST) -> Any:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _resolve(node: ast.AST, function: Any) -> Any:
+    """The object an expression like `CreateShare` or `keys.IssueKey` names in the handler."""
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(node.value, function), node.attr, None)
+    if not isinstance(node, ast.Name):
+        return None
+    if node.id in function.__globals__:
+        return function.__globals__[node.id]
+    return _imported_inside(node.id, function)
+
+
+def _imported_inside(name: str, function: Any) -> Any:
+    """A name the handler imports in its body (deferred imports keep cold starts light)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    module = importlib.import_module("." * node.level + (node.module or ""),
+                                                     package=function.__module__.rpartition(".")[0])
+                    return getattr(module, alias.name)
+    return None
