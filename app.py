@@ -14,10 +14,13 @@ from chalicelib import bootstrap, request_context
 from chalicelib.api.agency import agency_api
 from chalicelib.api.common import auth
 from chalicelib.api.keys import keys_api
+from chalicelib.api.openapi import openapi_api
 from chalicelib.api.operator import operator_api
 from chalicelib.api.program import program_api
 from chalicelib.api.program_operator import program_operator_api
+from chalicelib.api.program_public import program_public_api
 from chalicelib.api.public import public_api
+from chalicelib.api.resumable import resumable_api
 from chalicelib.api.sharing import sharing_api
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.http import NO_STORE
@@ -31,7 +34,7 @@ AUDIT_INBOX_STREAM = os.environ.get(
     "AUDIT_INBOX_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
 for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api, program_api,
-                  program_operator_api):
+                  program_operator_api, openapi_api, resumable_api, program_public_api):
     app.register_blueprint(blueprint)
 
 
@@ -89,6 +92,19 @@ def license_daily(event: Any) -> dict[str, Any]:
     return licensing.run_daily(deps=bootstrap.deps())
 
 
+@app.schedule(Cron(0, 14, "*", "*", "?", "*"), name="program_notices")
+def program_notices(event: Any) -> dict[str, Any]:
+    """Each day (14:00 UTC), tell subscribers and participant agencies of use cases announced,
+    changed or retired; each (notice, recipient) is claimed before it is sent, so never twice."""
+    request_context.set_source("schedule:program_notices")
+    from chalicelib.services import program_notices as notices
+
+    base = bootstrap.settings().public_base_url
+    if not base:
+        raise RuntimeError("PUBLIC_BASE_URL is not set: notices need it for their links")
+    return notices.run(base, deps=bootstrap.deps())
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
 def retention_sweep(event: Any) -> dict[str, int]:
     """Delete what is due under each agency's retention policy, unless held."""
@@ -96,6 +112,16 @@ def retention_sweep(event: Any) -> dict[str, int]:
     from chalicelib.services import retention
 
     return retention.sweep(deps=bootstrap.deps())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="abandoned_uploads")
+def abandoned_uploads(event: Any) -> dict[str, int]:
+    """Abort multipart uploads given up (no part for a day, or their link expired); their files
+    stop holding a slot of the link."""
+    request_context.set_source("schedule:abandoned_uploads")
+    from chalicelib.services import resumable
+
+    return resumable.abort_abandoned(deps=bootstrap.deps())
 
 
 @app.on_cw_event(UPLOAD_EVENT_PATTERN, name="ingest_upload")

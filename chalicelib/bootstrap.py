@@ -35,6 +35,13 @@ def _session() -> Any:
 
 @cache
 def client(service: str) -> Any:
+    if service == "s3-public":  # what browsers call: S3 itself, unless they reach it elsewhere (a local relay)
+        public = settings().s3_public_endpoint_url
+        return _new_client("s3", endpoint_url=public) if public else client("s3")
+    return _new_client(service)
+
+
+def _new_client(service: str, **extra: Any) -> Any:
     from botocore.config import Config
 
     options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 4}}
@@ -43,7 +50,7 @@ def client(service: str) -> Any:
         style = "path" if settings().aws_endpoint_url else "virtual"
         options |= {"signature_version": "s3v4", "s3": {"addressing_style": style}}
     with _client_lock:
-        return _session().client(service, config=Config(**options))
+        return _session().client(service, config=Config(**options), **extra)
 
 
 class _LazyClient:
@@ -65,8 +72,11 @@ def _aws_deps() -> Deps:
     from .adapters.dynamo_audit import DynamoAuditLog
     from .adapters.dynamo_holds import DynamoHolds
     from .adapters.dynamo_licenses import DynamoLicenses
+    from .adapters.dynamo_limits import DynamoRateCounter
     from .adapters.dynamo_links import DynamoLinks
+    from .adapters.dynamo_portals import DynamoPortals
     from .adapters.dynamo_program import DynamoProgram
+    from .adapters.dynamo_program_notices import DynamoProgramNotices
     from .adapters.dynamo_shares import DynamoShares
     from .adapters.dynamo_submissions import DynamoSubmissions
     from .adapters.messaging import SesEmail, SnsSms
@@ -83,6 +93,8 @@ def _aws_deps() -> Deps:
         blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
         email=SesEmail(_LazyClient("ses"), cfg.email_sender),
         max_upload_bytes=cfg.max_upload_bytes, program=DynamoProgram(db, main, inbox),
+        portals=DynamoPortals(db, main, inbox), counters=DynamoRateCounter(db, main), rate_caps=cfg.rate_caps(),
+        program_notices=DynamoProgramNotices(db, main, inbox),
     )
 
 
@@ -116,4 +128,4 @@ def use(replacement: Deps | None) -> None:
 def upload_origin() -> str:
     from .adapters.s3_blobs import S3BlobStore
 
-    return S3BlobStore(client("s3"), settings().evidence_bucket).upload_origin()
+    return S3BlobStore(client("s3"), settings().evidence_bucket, presigner=client("s3-public")).upload_origin()

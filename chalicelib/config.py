@@ -6,7 +6,10 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .domain.limits import Cap, RateCaps
+
 GIB = 1024**3
+MIB = 1024**2
 
 
 class ConfigError(RuntimeError):
@@ -25,9 +28,29 @@ class Settings(BaseModel):
     # Where citizen links point. Unset on API Gateway: the link is built from the request's host and stage.
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL", pattern=r"^https?://")
     email_sender: str = Field(alias="EMAIL_SENDER")
-    # A single presigned POST can carry at most 5 GB; larger video needs multipart (portals).
-    max_upload_bytes: int = Field(default=4 * GIB, alias="MAX_UPLOAD_BYTES", gt=0, le=5 * 10**9)
+    # Files above the threshold go to S3 as multipart uploads (resumable, 10,000 parts at most).
+    max_upload_bytes: int = Field(default=50 * GIB, alias="MAX_UPLOAD_BYTES", gt=0, le=50 * GIB)
+    multipart_threshold: int = Field(default=100 * MIB, alias="MULTIPART_THRESHOLD_BYTES", ge=5 * MIB,
+                                     le=5 * 10**9)
+    part_bytes: int = Field(default=16 * MIB, alias="MULTIPART_PART_BYTES", ge=5 * MIB, le=5 * GIB)
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    # Rate limits of the public routes, per client address (portals carry their own caps).
+    access_requests_per_hour: int = Field(default=10, alias="RATE_ACCESS_REQUESTS_PER_HOUR", ge=1)
+    citizen_reads_per_minute: int = Field(default=120, alias="RATE_CITIZEN_READS_PER_MINUTE", ge=1)
+    citizen_writes_per_minute: int = Field(default=60, alias="RATE_CITIZEN_WRITES_PER_MINUTE", ge=1)
+    portal_pages_per_minute: int = Field(default=120, alias="RATE_PORTAL_PAGES_PER_MINUTE", ge=1)
+    portal_sms_per_hour: int = Field(default=5, alias="RATE_PORTAL_SMS_PER_HOUR", ge=1)
+    # Multiplies the caps above: the local stack sets it high, as its tests and benches all come from 127.0.0.1.
+    rate_limit_scale: int = Field(default=1, alias="RATE_LIMIT_SCALE", ge=1, le=1_000_000)
+
+    def rate_caps(self) -> RateCaps:
+        return RateCaps(access_requests=Cap(limit=self.access_requests_per_hour, seconds=3600),
+                        citizen_reads=Cap(limit=self.citizen_reads_per_minute, seconds=60),
+                        citizen_writes=Cap(limit=self.citizen_writes_per_minute, seconds=60),
+                        portal_pages=Cap(limit=self.portal_pages_per_minute, seconds=60),
+                        portal_sms=Cap(limit=self.portal_sms_per_hour, seconds=3600)).scaled(self.rate_limit_scale)
+    # Local only: where browsers reach S3 when it differs from ours (a test relay in front of moto).
+    s3_public_endpoint_url: str | None = Field(default=None, alias="S3_PUBLIC_ENDPOINT_URL")
 
     @model_validator(mode="after")
     def local_stage_never_reaches_real_aws(self) -> "Settings":

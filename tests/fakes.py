@@ -9,7 +9,10 @@ from typing import Any
 
 from chalicelib.adapters.memory_audit import MemoryAuditLog
 from chalicelib.adapters.memory_licenses import MemoryLicenses
+from chalicelib.adapters.memory_limits import MemoryRateCounter
+from chalicelib.adapters.memory_portals import MemoryPortals
 from chalicelib.adapters.memory_program import MemoryProgram
+from chalicelib.adapters.memory_program_notices import MemoryProgramNotices
 from chalicelib.domain.access_requests import AccessRequest, RequestStatus
 from chalicelib.domain.errors import Conflict, DeliveryFailed, InvalidInput
 from chalicelib.domain.models import (
@@ -27,7 +30,8 @@ from chalicelib.domain.models import (
     TamperAttempt,
     Tombstone,
 )
-from chalicelib.domain.ports import ObjectInfo, PresignedPost
+from chalicelib.domain.multipart import Part
+from chalicelib.domain.ports import ObjectInfo, PendingUpload, PresignedPost
 from chalicelib.domain.sharing import Share
 from chalicelib.services.deps import Deps
 
@@ -371,6 +375,8 @@ class MemoryBlobs:
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.versions: dict[str, dict[str, tuple[bytes, str]]] = {}
         self.signed: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # multipart, by upload id
+        self.calls: list[str] = []
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         version_id = f"v{sum(len(v) for v in self.versions.values()) + 1}"
@@ -387,10 +393,56 @@ class MemoryBlobs:
         return next(reversed(self.versions[key])) if self.versions.get(key) else None
 
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
-                       now: datetime) -> PresignedPost:
-        self.signed.append({"key": key, "content_type": content_type, "size": size})
-        return PresignedPost(url="https://uploads.example/", fields={"key": key, "Content-Type": content_type},
-                             expires_at=now + expires_in)
+                       now: datetime, sha256_b64: str | None = None) -> PresignedPost:
+        self.signed.append({"key": key, "content_type": content_type, "size": size}
+                           | ({"sha256": sha256_b64} if sha256_b64 else {}))
+        fields = {"key": key, "Content-Type": content_type}
+        if sha256_b64:
+            fields["x-amz-checksum-sha256"] = sha256_b64
+        return PresignedPost(url="https://uploads.example/", fields=fields, expires_at=now + expires_in)
+
+    # --- multipart: `put_part` stands in for the browser's PUT of one part -----------------
+
+    def start_multipart(self, key: str, *, content_type: str) -> str:
+        self.calls.append("start_multipart")
+        upload_id = f"mpu{len(self.uploads) + 1}"
+        self.uploads[upload_id] = {"key": key, "content_type": content_type, "parts": {}, "state": "open"}
+        return upload_id
+
+    def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: timedelta,
+                     sha256_b64: str | None = None) -> str:
+        assert self.uploads[upload_id]["key"] == key
+        checksum = f"&checksum={sha256_b64}" if sha256_b64 else ""
+        return f"https://uploads.example/{key}?uploadId={upload_id}&partNumber={number}{checksum}"
+
+    def put_part(self, upload_id: str, number: int, data: bytes, at: datetime = START) -> str:
+        etag = hashlib.md5(data).hexdigest()
+        self.uploads[upload_id]["parts"][number] = (data, etag, at)
+        return etag
+
+    def list_parts(self, key: str, upload_id: str) -> list[Part] | None:
+        upload = self.uploads.get(upload_id)
+        if upload is None or upload["state"] != "open" or upload["key"] != key:
+            return None
+        return [Part(number=n, size=len(data), etag=etag, last_modified=at)
+                for n, (data, etag, at) in sorted(upload["parts"].items())]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[Part]) -> None:
+        self.calls.append("complete_multipart")
+        upload = self.uploads[upload_id]
+        assert upload["state"] == "open" and upload["key"] == key
+        upload["state"] = "completed"
+        self.put(key, b"".join(upload["parts"][p.number][0] for p in parts), upload["content_type"])
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.calls.append("abort_multipart")
+        if upload_id in self.uploads:
+            self.uploads[upload_id]["state"] = "aborted"
+
+    def pending_uploads(self, prefix: str) -> Iterator[PendingUpload]:
+        for upload_id, upload in list(self.uploads.items()):
+            if upload["state"] == "open" and upload["key"].startswith(prefix):
+                yield PendingUpload(key=upload["key"], upload_id=upload_id, initiated=START)
 
     def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
                          version_id: str | None = None) -> str:
@@ -453,6 +505,8 @@ def make_deps(clock: FixedClock | None = None, **overrides: Any) -> Deps:
         licenses=MemoryLicenses(audit=audit), audit=audit,
         blobs=MemoryBlobs(), sms=RecordingSms(),
         email=RecordingEmail(), max_upload_bytes=100 * 1024 * 1024, program=MemoryProgram(audit),
+        portals=MemoryPortals(audit), counters=MemoryRateCounter(),
+        program_notices=MemoryProgramNotices(audit),
     )
     parts.update(overrides)
     return Deps(**parts)

@@ -9,29 +9,79 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from ..domain.ports import ObjectInfo, PresignedPost
+from ..domain.multipart import Part
+from ..domain.ports import ObjectInfo, PendingUpload, PresignedPost
 
 CHUNK = 1024 * 1024
 
 
 class S3BlobStore:
-    def __init__(self, client: Any, bucket: str) -> None:
-        self._s3, self._bucket = client, bucket
+    def __init__(self, client: Any, bucket: str, *, presigner: Any = None) -> None:
+        # presigner: signs what browsers call (POSTs, part PUTs); the same client unless browsers
+        # reach S3 at another address (a local relay in front of moto)
+        self._s3, self._bucket, self._browser = client, bucket, presigner or client
 
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
-                       now: datetime) -> PresignedPost:
-        """A POST policy bound to this exact key, this content type and exactly this many bytes."""
+                       now: datetime, sha256_b64: str | None = None) -> PresignedPost:
+        """A POST policy bound to this exact key, this content type and exactly this many bytes (and,
+        when the page sent it, to the content's SHA-256: S3 refuses other bytes)."""
         fields = {"Content-Type": content_type, "success_action_status": "201"}
-        conditions: list[Any] = [
-            {"Content-Type": content_type},
-            {"success_action_status": "201"},
-            ["content-length-range", size, size],
-        ]
-        signed = self._s3.generate_presigned_post(
+        if sha256_b64:
+            fields["x-amz-checksum-sha256"] = sha256_b64
+        conditions: list[Any] = [{name: given} for name, given in fields.items()]
+        conditions.append(["content-length-range", size, size])
+        signed = self._browser.generate_presigned_post(
             Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions,
             ExpiresIn=int(expires_in.total_seconds()),
         )
         return PresignedPost(url=signed["url"], fields=signed["fields"], expires_at=now + expires_in)
+
+    def start_multipart(self, key: str, *, content_type: str) -> str:
+        created = self._s3.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type,
+                                                   ChecksumAlgorithm="SHA256")
+        upload_id: str = created["UploadId"]
+        return upload_id
+
+    def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: timedelta,
+                     sha256_b64: str | None = None) -> str:
+        params = {"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+        if sha256_b64:
+            params["ChecksumSHA256"] = sha256_b64
+        url: str = self._browser.generate_presigned_url("upload_part", Params=params,
+                                                   ExpiresIn=int(expires_in.total_seconds()))
+        return url
+
+    def list_parts(self, key: str, upload_id: str) -> list[Part] | None:
+        parts: list[Part] = []
+        try:
+            for page in self._s3.get_paginator("list_parts").paginate(Bucket=self._bucket, Key=key,
+                                                                      UploadId=upload_id):
+                parts += [Part(number=p["PartNumber"], size=p["Size"], etag=p["ETag"].strip('"'),
+                               last_modified=p.get("LastModified"), sha256=p.get("ChecksumSHA256"))
+                          for p in page.get("Parts", [])]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+                return None
+            raise
+        return parts
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[Part]) -> None:
+        listed = [{"PartNumber": p.number, "ETag": f'"{p.etag}"', **({"ChecksumSHA256": p.sha256} if p.sha256 else {})}
+                  for p in parts]
+        self._s3.complete_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id,
+                                           MultipartUpload={"Parts": listed})
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("NoSuchUpload", "404"):
+                raise
+
+    def pending_uploads(self, prefix: str) -> Iterator[PendingUpload]:
+        for page in self._s3.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                yield PendingUpload(key=upload["Key"], upload_id=upload["UploadId"], initiated=upload["Initiated"])
 
     def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
                          version_id: str | None = None) -> str:
@@ -76,7 +126,7 @@ class S3BlobStore:
 
     def upload_origin(self) -> str:
         """Where browsers send uploads (for the page's Content-Security-Policy)."""
-        url: str = self._s3.generate_presigned_post(Bucket=self._bucket, Key="probe")["url"]
+        url: str = self._browser.generate_presigned_post(Bucket=self._bucket, Key="probe")["url"]
         scheme, _, rest = url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}"
 

@@ -11,7 +11,7 @@ from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import NotFound
 from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
-from ..services import access_requests, citizen_uploads, program
+from ..services import access_requests, citizen_uploads, program, resumable
 from ..views import file_view
 from .common import body, params, request
 
@@ -39,8 +39,9 @@ def citizen_session(token: str) -> Response:
 def citizen_uploads_request(token: str) -> Response:
     submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
                                                             deps=bootstrap.deps())
-    return json_response({"submission_id": submission_id,
-                          "uploads": [file_view(f) | post.model_dump(mode="json") for f, post in signed]})
+    return json_response({"submission_id": submission_id, "uploads": [
+        file_view(f) | (post.model_dump(mode="json") if post else {"multipart": resumable.offer(f)})
+        for f, post in signed]})
 
 
 @public_api.route("/c/{token}/complete", methods=["POST"])
@@ -104,7 +105,7 @@ def transparency_page() -> Response:
         return _transparency_json()
     asked = params().get("lang", "")
     language = asked if asked in pages.LANGUAGE_NAMES else _browser_language()
-    headers = pages.security_headers("'self'") | {"Cache-Control": TRANSPARENCY_CACHE,
+    headers = pages.form_headers() | {"Cache-Control": TRANSPARENCY_CACHE,
                                                   "Referrer-Policy": "strict-origin-when-cross-origin",
                                                   "Vary": "Accept, Accept-Language"}
     return Response(body=pages.transparency_page(program.transparency(deps=bootstrap.deps()), language),

@@ -16,6 +16,9 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
 CaseType = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Days = Annotated[int, Field(ge=1, le=36_500)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Sha256B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+PartNumber = Annotated[int, Field(ge=1, le=10_000)]
 # Control characters (C0, DEL, C1) and line/paragraph separators: names reach download headers.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -46,6 +49,7 @@ class DeclaredFile(Command):
     content_type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=100)]
     caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
     file_id: str | None = Field(default=None, max_length=40)  # re-sign a file declared before
+    sha256: Sha256Hex | None = None  # the content's hash, when the page has read it: bound in the POST
 
     @field_validator("name")
     @classmethod
@@ -72,6 +76,30 @@ class StartCapture(Command):
             raise ValueError("a new capture declares new files; sign a declared file again with "
                              "POST /agency/captures/{id}/files")
         return self
+
+
+class PartRequest(Command):
+    part_number: PartNumber
+    sha256: Sha256B64 | None = None  # base64, as S3's x-amz-checksum-sha256: S3 checks the part against it
+
+
+class SignParts(Command):
+    """Part URLs asked for on demand, a few at a time, so none expires under a sleeping phone."""
+
+    parts: list[PartRequest] = Field(min_length=1, max_length=100)
+
+
+class HeldPart(Command):
+    part_number: PartNumber
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class CompleteFile(Command):
+    """Assemble a multipart file from its parts; `sha256` is the whole file's hash as the page read it
+    (ingest compares it with the stored bytes); `parts`, if given, must be what S3 holds."""
+
+    sha256: Sha256Hex | None = None
+    parts: list[HeldPart] | None = Field(default=None, max_length=10_000)
 
 
 class CompleteSubmission(Command):

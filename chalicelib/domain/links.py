@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from . import media
+from . import media, multipart
 from .commands import DeclaredFile
 from .errors import Conflict, Gone, InvalidInput, LimitExceeded, NotFound, UnsupportedMedia
 from .models import Agency, CitizenLink, EvidenceFile, FileStatus, Submission, SubmissionStatus
@@ -69,9 +69,10 @@ def plan_files(
         check_declared(item, max_bytes)
     again = [_redeclared(submission, item) for item in declared if item.file_id]
     fresh = [item for item in declared if not item.file_id]
-    if len(submission.files) + len(fresh) > max_files:
+    held = slots_held(submission, now)
+    if held + len(fresh) > max_files:
         raise LimitExceeded(
-            f"This link accepts at most {max_files} files; {len(submission.files)} already declared.",
+            f"This link accepts at most {max_files} files; {held} already declared.",
             code="too_many_files", details={"max_files": max_files},
         )
     added = []
@@ -85,10 +86,17 @@ def plan_files(
     return added, again
 
 
+def slots_held(submission: Submission, now: datetime) -> int:
+    """Files counted against the link's limit: every declared file but those abandoned."""
+    return sum(1 for f in submission.files.values() if multipart.holds_slot(f, now))
+
+
 def _redeclared(submission: Submission, item: DeclaredFile) -> EvidenceFile:
     existing = submission.files.get(item.file_id or "")
     if existing is None:
         raise NotFound(f"No file {item.file_id} was declared through this link.", code="unknown_file")
+    if existing.status is FileStatus.ABANDONED:
+        raise Gone(f"{existing.name} was given up; choose it again to send it.", code="upload_abandoned")
     if existing.status is not FileStatus.AWAITING_UPLOAD:  # never let a recorded file be overwritten
         raise Conflict(f"{existing.name} has already been received.", code="file_already_received")
     if (existing.size, existing.content_type) != (item.size, item.content_type):

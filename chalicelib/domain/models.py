@@ -85,6 +85,16 @@ class Delivery(Record):
     detail: str | None = None
 
 
+class Origin(str, Enum):
+    """Where evidence came from: set by the system when the item is created, never taken from a
+    request body, kept for good. The improvement program reads it to decide what it may never use."""
+
+    CITIZEN_LINK = "citizen_link"  # a citizen, through an officer's personal link
+    COMMUNITY_PORTAL = "community_portal"  # a member of the public, through an event's portal
+    AGENCY_CAPTURE = "agency_capture"  # the agency's own officers
+    SHARED = "shared"  # another agency's item, seen through a share (never stored as an item)
+
+
 class CitizenLink(Record):
     link_id: str
     agency_id: str
@@ -100,12 +110,25 @@ class CitizenLink(Record):
     expires_at: datetime
     max_files: int
     deliveries: list[Delivery] = Field(default_factory=list)
+    origin: Origin = Origin.CITIZEN_LINK  # COMMUNITY_PORTAL: opened by a submitter on a portal's page
+    portal_id: str | None = None
+    terms_version: str | None = None  # the portal's terms the submitter accepted
+    contact: dict[str, str] = Field(default_factory=dict)  # what the portal asked the submitter for
 
 
 class FileStatus(str, Enum):
     AWAITING_UPLOAD = "awaiting_upload"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    ABANDONED = "abandoned"  # never arrived; its multipart upload was aborted (domain/multipart.py)
+
+
+class RejectCode(str, Enum):
+    """Why a received file was refused: the page translates it for the citizen."""
+
+    SIZE_MISMATCH = "size_mismatch"
+    TYPE_MISMATCH = "type_mismatch"
+    HASH_MISMATCH = "hash_mismatch"  # the bytes stored are not the bytes the browser read
 
 
 class TamperAttempt(Record):
@@ -131,6 +154,10 @@ class EvidenceFile(Record):
     etag: str | None = None
     checked_at: datetime | None = None
     reject_reason: str | None = None
+    reject_code: RejectCode | None = None
+    upload_id: str | None = None  # the S3 multipart upload carrying it (large files)
+    part_size: int | None = None  # bytes per part of that upload (the last may be shorter)
+    client_sha256: str | None = None  # hex SHA-256 the browser computed while reading the file
     # The S3 object version that was checked: the evidence. Downloads and exports read this one only.
     version_id: str | None = None
     tamper_attempts: dict[str, TamperAttempt] = Field(default_factory=dict)  # by version id
@@ -152,16 +179,6 @@ class Review(Record):
     by: str | None = None
     at: datetime | None = None
     reason: str | None = None
-
-
-class Origin(str, Enum):
-    """Where evidence came from: set by the system when the item is created, never taken from a
-    request body, kept for good. The improvement program reads it to decide what it may never use."""
-
-    CITIZEN_LINK = "citizen_link"  # a citizen, through an officer's personal link
-    COMMUNITY_PORTAL = "community_portal"  # a member of the public, through an event's portal
-    AGENCY_CAPTURE = "agency_capture"  # the agency's own officers
-    SHARED = "shared"  # another agency's item, seen through a share (never stored as an item)
 
 
 class Submission(Record):

@@ -22,6 +22,8 @@ from .models import (
     TamperAttempt,
     Tombstone,
 )
+from .multipart import Part
+from .portals import Portal
 from .program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
 from .program_use_cases import UseCaseVersion
 from .sharing import Share
@@ -187,9 +189,30 @@ class ObjectInfo(BaseModel):
     version_id: str | None = None
 
 
+class PendingUpload(BaseModel):
+    """A multipart upload S3 still holds open (for the schedule that aborts abandoned ones)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
 class BlobStore(Protocol):
+    # sha256_b64: when known, the POST policy binds the content to it (S3 refuses other bytes).
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_in: timedelta,
-                       now: datetime) -> PresignedPost: ...
+                       now: datetime, sha256_b64: str | None = None) -> PresignedPost: ...
+    def start_multipart(self, key: str, *, content_type: str) -> str:
+        """Create a multipart upload (with SHA-256 part checksums) for exactly this key; its id."""
+    # A presigned UploadPart URL; with sha256_b64 the page must send that x-amz-checksum-sha256.
+    def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: timedelta,
+                     sha256_b64: str | None = None) -> str: ...
+    def list_parts(self, key: str, upload_id: str) -> list[Part] | None:
+        """The parts S3 holds; None if the upload is gone (completed or aborted)."""
+    def complete_multipart(self, key: str, upload_id: str, parts: list[Part]) -> None: ...
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
+    def pending_uploads(self, prefix: str) -> Iterator[PendingUpload]: ...
     # version_id pins one version of the key (the one verified at ingest); None means the latest.
     def presign_download(self, key: str, *, filename: str, expires_in: timedelta,
                          version_id: str | None = None) -> str: ...
@@ -234,3 +257,22 @@ class ProgramRepository(Protocol):
         """Each (version, the state it was read in) written in its new state: all or none."""
     def use_case_versions(self, use_case_id: str) -> list[UseCaseVersion]: ...
     def all_use_case_versions(self) -> list[UseCaseVersion]: ...
+
+
+class PortalRepository(Protocol):
+    """Community portals. A slug belongs to one portal across all agencies: its claim is written in
+    the same transaction as the portal (and moved in the same transaction as an edit)."""
+
+    def create_portal(self, portal: Portal, *, event: AuditEvent) -> None: ...
+    def save_portal(self, portal: Portal, *, read_version: int, old_slug: str, event: AuditEvent) -> Portal: ...
+    def get_portal(self, agency_id: str, portal_id: str) -> Portal | None: ...
+    def portal_by_slug(self, slug: str) -> Portal | None: ...
+    def list_portals(self, agency_id: str) -> list[Portal]: ...
+    def count(self, portal: Portal, field: str, amount: int = 1) -> None: ...
+
+
+class RateCounter(Protocol):
+    """Fixed-window counters: add `cost` to the counter under `key` if it stays within `limit`;
+    False (nothing added) when it would not. One atomic write per call."""
+
+    def take(self, key: str, cost: int, limit: int, expires_at: int) -> bool: ...

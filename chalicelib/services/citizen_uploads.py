@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import ids, links, media, retention, review
-from ..domain.commands import CompleteSubmission, RequestUploads
+from ..domain.commands import CompleteFile, CompleteSubmission, RequestUploads, SignParts
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
 from ..domain.models import Agency, CitizenLink, EvidenceFile, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
-from . import access, custody, uploads
+from . import access, custody, resumable, uploads
 from .deps import Deps
 
 
@@ -57,24 +57,65 @@ def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
         "note": link.note,
         "expires_at": link.expires_at.isoformat(),
         "max_files": link.max_files,
-        "files_declared": len(submission.files) if submission else 0,
+        "files_declared": links.slots_held(submission, deps.clock.now()) if submission else 0,
         "max_file_bytes": deps.max_upload_bytes,
+        "multipart_threshold": deps.multipart_threshold,
         "allowed_types": sorted(media.ALLOWED_TYPES),
     }
 
 
 def request_uploads(
     token: str, cmd: RequestUploads, *, deps: Deps
-) -> tuple[str, list[tuple[EvidenceFile, PresignedPost]]]:
-    """Declare files and sign one upload each; returns the submission id and (file, POST) pairs."""
+) -> tuple[str, list[tuple[EvidenceFile, PresignedPost | None]]]:
+    """Declare files and sign each upload; returns the submission id and (file, POST) pairs, the
+    POST None for a multipart file (its parts are signed on demand)."""
     link, submission = resolve(token, deps=deps)
     agency, ent = _usable_agency(link, submission, deps)
     submission = submission or _open(link, deps)
-    added, in_order = uploads.plan(submission, cmd.files, max_files=link.max_files, deps=deps)
+    added, in_order = uploads.plan(submission, cmd.files, max_files=link.max_files, deps=deps, resumable=True)
     uploads.check_quota(ent.storage_quota_bytes, agency.used_bytes, sum(f.size for f in added))
     if added:
-        deps.submissions.add_files(submission, added)
-    return submission.submission_id, uploads.sign(in_order, deps=deps)
+        started = {f.file_id: f for f in resumable.start(added, deps=deps)}
+        deps.submissions.add_files(submission, list(started.values()))
+        in_order = [started.get(f.file_id, f) for f in in_order]
+    return submission.submission_id, [(f, None if f.upload_id else uploads.sign_one(f, deps)) for f in in_order]
+
+
+def _live_file(token: str, file_id: str, deps: Deps) -> tuple[Submission, EvidenceFile]:
+    link, submission = resolve(token, deps=deps)
+    _usable_agency(link, submission, deps)
+    file = resumable.resumable_file(submission, file_id)
+    assert submission is not None
+    return submission, file
+
+
+def sign_parts(token: str, file_id: str, cmd: SignParts, *, deps: Deps) -> list[dict[str, Any]]:
+    _, file = _live_file(token, file_id, deps)
+    return resumable.sign_parts(file, cmd, deps=deps)
+
+
+def held_parts(token: str, file_id: str, *, deps: Deps) -> dict[str, Any]:
+    _, file = _live_file(token, file_id, deps)
+    return resumable.held_parts(file, deps=deps)
+
+
+def complete_file(token: str, file_id: str, cmd: CompleteFile, *, deps: Deps) -> EvidenceFile:
+    """Assemble a multipart file. Like completing the session, allowed a little past expiry."""
+    link, submission = resolve(token, deps=deps)
+    if deps.clock.now() >= link.expires_at + links.UPLOAD_URL_TTL:
+        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    file = resumable.resumable_file(submission, file_id)
+    assert submission is not None
+    return resumable.complete(submission, file, cmd, deps=deps)
+
+
+def verdicts(token: str, *, deps: Deps) -> list[EvidenceFile]:
+    """The link's files as the server sees them: the page waits for these before saying 'received'.
+    Readable after the session closed (the confirmation asks then), never after the link expired."""
+    link, submission = resolve(token, deps=deps)
+    if deps.clock.now() >= link.expires_at + links.UPLOAD_URL_TTL:
+        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    return list(submission.files.values()) if submission else []
 
 
 def _open(link: CitizenLink, deps: Deps) -> Submission:

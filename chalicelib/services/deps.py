@@ -1,9 +1,10 @@
 """What a use case may touch. bootstrap.py fills it with AWS adapters, tests with fakes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..domain.limits import RateCaps
 from ..domain.ports import (
     AccessRequestRepository,
     AgencyDirectory,
@@ -15,11 +16,14 @@ from ..domain.ports import (
     HoldRepository,
     LicenseRepository,
     LinkRepository,
+    PortalRepository,
     ProgramRepository,
+    RateCounter,
     ShareRepository,
     SmsSender,
     SubmissionRepository,
 )
+from ..domain.program_notices import ProgramNoticesRepository
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,12 @@ class Deps:
     email: EmailSender
     max_upload_bytes: int
     program: ProgramRepository  # the improvement program's records
+    program_notices: ProgramNoticesRepository  # its settings, change notices and the public's feedback
+    portals: PortalRepository  # community portals
+    counters: RateCounter  # the public routes' rate limits (services/limits.py)
+    rate_caps: RateCaps = field(default_factory=RateCaps)
+    multipart_threshold: int = 100 * 1024**2  # larger files upload as S3 multipart
+    part_bytes: int = 16 * 1024**2  # preferred part size (raised for files past 10,000 parts)
 
 
 class LicensingDeps(Protocol):

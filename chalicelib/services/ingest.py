@@ -18,7 +18,7 @@ import logging
 from enum import Enum
 
 from ..domain import links, media
-from ..domain.models import EvidenceFile, FileStatus, Submission, TamperAttempt
+from ..domain.models import EvidenceFile, FileStatus, RejectCode, Submission, TamperAttempt
 from ..domain.ports import ObjectInfo
 from . import custody
 from .deps import Deps
@@ -54,6 +54,8 @@ def ingest_object(key: str, *, version_id: str | None = None, deps: Deps) -> Ing
         target=f"file:{file.file_id}", outcome="success" if recorded else "rejected",
         details={"submission_id": submission.submission_id, "sha256": checked.sha256, "size": info.size,
                  "version_id": checked.version_id, "reason": checked.reject_reason,
+                 "reject_code": checked.reject_code.value if checked.reject_code else None,
+                 "client_sha256": checked.client_sha256,
                  "origin": submission.origin.value},
         usage_delta=info.size)  # what landed counts, verified or not
     if not deps.submissions.record_check(submission.agency_id, submission.submission_id, checked, event=event):
@@ -88,15 +90,19 @@ def _another_version(submission: Submission, file: EvidenceFile, version_id: str
 def _check(file: EvidenceFile, info: ObjectInfo, deps: Deps) -> EvidenceFile:
     sniffed = deps.blobs.read_head(file.key, media.SNIFF_BYTES, info.version_id)
     matches, detected = media.matches_declared(file.content_type, sniffed)
-    reason = None
+    sha256 = _sha256(file.key, info.version_id, deps)
+    code, reason = None, None
     if info.size != file.size:
-        reason = f"size {info.size} differs from the declared {file.size}"
+        code, reason = RejectCode.SIZE_MISMATCH, f"size {info.size} differs from the declared {file.size}"
+    elif file.client_sha256 and file.client_sha256 != sha256:  # not the bytes the browser read
+        code, reason = RejectCode.HASH_MISMATCH, f"SHA-256 {sha256} differs from the browser's {file.client_sha256}"
     elif not matches:
-        reason = f"content is {detected or 'not a recognised media file'}, declared {file.content_type}"
+        code, reason = (RejectCode.TYPE_MISMATCH,
+                        f"content is {detected or 'not a recognised media file'}, declared {file.content_type}")
     return file.model_copy(update={
-        "status": FileStatus.REJECTED if reason else FileStatus.VERIFIED,
+        "status": FileStatus.REJECTED if reason else FileStatus.VERIFIED, "reject_code": code,
         "reject_reason": reason, "detected_type": detected, "etag": info.etag, "version_id": info.version_id,
-        "sha256": _sha256(file.key, info.version_id, deps), "checked_at": deps.clock.now(),
+        "sha256": sha256, "checked_at": deps.clock.now(),
     })
 
 

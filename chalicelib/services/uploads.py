@@ -3,9 +3,11 @@ citizen's link, an officer's capture). Rules in domain/links.py (type allow-list
 files); each signed POST is bound to the file's exact key, type and size, and expires quickly."""
 from __future__ import annotations
 
-from ..domain import ids, links
+import base64
+
+from ..domain import ids, links, multipart
 from ..domain.commands import DeclaredFile
-from ..domain.errors import LimitExceeded
+from ..domain.errors import InvalidInput, LimitExceeded
 from ..domain.models import EvidenceFile, Submission
 from ..domain.ports import PresignedPost
 from .deps import Deps
@@ -13,14 +15,27 @@ from .deps import Deps
 Signed = list[tuple[EvidenceFile, PresignedPost]]
 
 
-def plan(submission: Submission, declared: list[DeclaredFile], *, max_files: int,
-         deps: Deps) -> tuple[list[EvidenceFile], list[EvidenceFile]]:
-    """(new files to add, every file of the request in its order): checked, nothing written yet."""
+def plan(submission: Submission, declared: list[DeclaredFile], *, max_files: int, deps: Deps,
+         resumable: bool = False) -> tuple[list[EvidenceFile], list[EvidenceFile]]:
+    """(new files to add, every file of the request in its order): checked, nothing written yet.
+    Without `resumable` (pages that only POST) a file is capped at what one POST carries."""
     now = deps.clock.now()
-    added, again = links.plan_files(submission, declared, max_files=max_files, max_bytes=deps.max_upload_bytes,
+    max_bytes = deps.max_upload_bytes if resumable else min(deps.max_upload_bytes, multipart.SINGLE_POST_MAX)
+    added, again = links.plan_files(submission, declared, max_files=max_files, max_bytes=max_bytes,
                                     now=now, new_id=lambda: ids.new_id(now))
+    hashes = {item.file_id: item.sha256 for item in declared if item.file_id}
+    again = [_with_hash(f, hashes.get(f.file_id)) for f in again]
+    fresh_hashes = iter([item.sha256 for item in declared if not item.file_id])
+    added = [f.model_copy(update={"client_sha256": next(fresh_hashes)}) for f in added]
     fresh, earlier = iter(added), iter(again)
     return added, [next(earlier) if item.file_id else next(fresh) for item in declared]
+
+
+def _with_hash(file: EvidenceFile, sha256: str | None) -> EvidenceFile:
+    """A file signed again keeps the hash it was declared with (its bytes cannot change)."""
+    if sha256 and file.client_sha256 and sha256 != file.client_sha256:
+        raise InvalidInput("A file signed again must keep its content.", code="file_changed")
+    return file.model_copy(update={"client_sha256": file.client_sha256 or sha256})
 
 
 def check_quota(quota_bytes: int | None, used_bytes: int, adding: int) -> None:
@@ -35,6 +50,15 @@ def check_quota(quota_bytes: int | None, used_bytes: int, adding: int) -> None:
 
 
 def sign(files: list[EvidenceFile], *, deps: Deps) -> Signed:
-    return [(f, deps.blobs.presign_upload(f.key, content_type=f.content_type, size=f.size,
-                                          expires_in=links.UPLOAD_URL_TTL, now=deps.clock.now()))
-            for f in files]
+    return [(f, sign_one(f, deps)) for f in files]
+
+
+def sign_one(file: EvidenceFile, deps: Deps) -> PresignedPost:
+    return deps.blobs.presign_upload(file.key, content_type=file.content_type, size=file.size,
+                                     expires_in=links.UPLOAD_URL_TTL, now=deps.clock.now(),
+                                     sha256_b64=hex_to_b64(file.client_sha256))
+
+
+def hex_to_b64(digest: str | None) -> str | None:
+    """S3's checksum headers carry the digest in base64; we keep it in hex."""
+    return base64.b64encode(bytes.fromhex(digest)).decode() if digest else None
