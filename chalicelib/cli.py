@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     deny.add_argument("request_id")
     deny.add_argument("--reason", required=True)
     schedule = commands.add_parser("run-schedule", help="run a scheduled function once")
-    schedule.add_argument("name", choices=["retention-sweep", "daily-digest", "license-daily"])
+    schedule.add_argument("name", choices=["retention-sweep", "daily-digest", "license-daily", "program-notices"])
     schedule.add_argument("--now", help="ISO date-time to run as (time travel for the sweep)")
     cli_program.add_parsers(commands)
     args = parser.parse_args(argv)
@@ -205,6 +205,10 @@ def _run_schedule(args: argparse.Namespace) -> int:
         result: object = review.send_digests(deps=deps)
     elif args.name == "license-daily":
         result = licensing.run_daily(deps=deps, now=now)
+    elif args.name == "program-notices":
+        from .services import program_notices
+
+        result = program_notices.run(bootstrap.settings().public_base_url or "", deps=deps, now=now)
     else:
         result = retention.sweep(deps=deps, now=now)
     print(json.dumps(result, default=str))

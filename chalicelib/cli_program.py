@@ -44,6 +44,12 @@ def add_parsers(commands: Any) -> None:
         one = commands.add_parser(name, help=what)
         one.add_argument("use_case_id")
     commands.add_parser("program-requests", help="open withdrawal and removal requests, earliest due first")
+    rules = commands.add_parser("program-settings", help="show the terms date and notice period, or set them")
+    rules.add_argument("--notice-days", type=int, help="days from announcement to effect (never under 30)")
+    rules.add_argument("--terms-from", help="contracts executed on/after this day (YYYY-MM-DD) carry the terms")
+    feedback = commands.add_parser("program-feedback", help="the public's feedback, newest first")
+    feedback.add_argument("--limit", type=int, default=50)
+    feedback.add_argument("--cursor")
 
 
 def _read(path: str) -> str:
@@ -83,10 +89,29 @@ def _run(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
         return program.activate_use_case(me, args.use_case_id, deps=deps)
     if name == "program-retire-use-case":
         return [v.model_dump(mode="json") for v in program.retire_use_case(me, args.use_case_id, deps=deps)]
+    if name == "program-settings":
+        return _settings(args, me, deps)
+    if name == "program-feedback":
+        from .services import program_feedback
+
+        return program_feedback.list_feedback(me, limit=args.limit, cursor=args.cursor, deps=deps)
     return program.open_requests(me, deps=deps)
+
+
+def _settings(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
+    """Without options, what applies; with either, both are saved (the other kept as it is)."""
+    from .domain.program_notices import SetProgramRules
+    from .services import program_operator as program
+
+    current = program.get_rules(me, deps=deps)
+    if args.notice_days is None and args.terms_from is None:
+        return current
+    return program.set_rules(me, SetProgramRules.model_validate({
+        "notice_days": args.notice_days if args.notice_days is not None else current.notice_days,
+        "terms_from": args.terms_from or current.terms_from.isoformat()}), deps=deps)
 
 
 NAMES = ("program-contract", "program-end-contract", "program-publish-terms", "program-retire-terms",
          "program-use-cases", "program-create-use-case", "program-edit-use-case", "program-announce",
-         "program-activate", "program-retire-use-case", "program-requests")
+         "program-activate", "program-retire-use-case", "program-requests", "program-settings", "program-feedback")
 OPERATIONS = dict.fromkeys(NAMES, _run)

@@ -107,7 +107,7 @@ class LocalStack:
             self._spawn(self._schedules)
         return self
 
-    SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400}
+    SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400, "program_notices": 86400}
 
     def _schedules(self) -> None:
         """What EventBridge schedules do in AWS: call each scheduled handler, at start and then on

@@ -9,9 +9,11 @@ from chalice.app import Blueprint, Response
 
 from .. import bootstrap
 from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
-from ..http import handled, json_response, parse
+from ..domain.program_notices import SetProgramRules
+from ..http import handled, int_param, json_response, parse
+from ..services import program_feedback, program_notices
 from ..services import program_operator as service
-from .common import agency_key, body
+from .common import agency_key, body, page_base, params
 from .operator import operator
 
 program_operator_api = Blueprint(__name__)
@@ -97,3 +99,34 @@ def move_use_case(use_case_id: str, step: str) -> Response:
 @handled
 def list_requests() -> Response:
     return json_response({"items": service.open_requests(operator(), deps=bootstrap.deps())})
+
+
+@program_operator_api.route(BASE + "/settings", methods=["GET"], authorizer=agency_key)
+@handled
+def get_settings() -> Response:
+    return json_response(_dump(service.get_rules(operator(), deps=bootstrap.deps())))
+
+
+@program_operator_api.route(BASE + "/settings", methods=["PUT"], authorizer=agency_key)
+@handled
+def set_settings() -> Response:
+    """terms_from and notice_days (never under 30: 400 notice_too_short); audited."""
+    me = operator()
+    return json_response(_dump(service.set_rules(me, parse(SetProgramRules, body()), deps=bootstrap.deps())))
+
+
+@program_operator_api.route(BASE + "/feedback", methods=["GET"], authorizer=agency_key)
+@handled
+def list_feedback() -> Response:
+    """The public's feedback from the transparency page, newest first (`limit`, `cursor`)."""
+    me, query = operator(), params()
+    return json_response(program_feedback.list_feedback(me, limit=int_param(query, "limit", 50),
+                                                        cursor=query.get("cursor"), deps=bootstrap.deps()))
+
+
+@program_operator_api.route(BASE + "/notices/run", methods=["POST"], authorizer=agency_key)
+@handled
+def run_notices() -> Response:
+    """The daily change-notice run, now (what is already sent is not sent again)."""
+    operator()
+    return json_response(program_notices.run(page_base(), deps=bootstrap.deps()))

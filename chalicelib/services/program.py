@@ -3,7 +3,6 @@ Tier 2 terms, leaving, and asking for content to be taken out. Every change comm
 with it. Rules: domain/program.py and domain/program_use_cases.py (docs/PROGRAM.md)."""
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from ..domain import ids
@@ -15,17 +14,18 @@ from . import access, custody
 from .deps import Deps
 
 
-@functools.cache
-def settings() -> rules.ProgramRules:
-    """The configured date and notice period (defaults until made settable); built on first use, so
-    importing the routes builds no schema (tests/unit/test_cold_import.py)."""
-    return rules.ProgramRules()
+def settings(deps: Deps) -> rules.ProgramRules:
+    """The operator's terms date and notice period (`PUT /operator/program/settings`), or the defaults
+    until set; read on each use, so a change applies at once (built then: importing the routes
+    builds no schema, tests/unit/test_cold_import.py)."""
+    stored, _ = deps.program_notices.get_rules()
+    return stored or rules.ProgramRules()
 
 
 def participation(agency_id: str, *, deps: Deps) -> rules.Participation:
     repo = deps.program
     return rules.participation(agency_id, contracts=repo.contracts(agency_id), acceptances=repo.acceptances(agency_id),
-                               withdrawals=repo.withdrawals(agency_id), settings=settings(), now=deps.clock.now())
+                               withdrawals=repo.withdrawals(agency_id), settings=settings(deps), now=deps.clock.now())
 
 
 def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
@@ -139,4 +139,4 @@ def transparency(*, deps: Deps) -> dict[str, Any]:
             "first_announced_at": dumped[0]["announced_at"], "versions": dumped,
         })
     items.sort(key=lambda item: (item["first_announced_at"] or "", item["use_case_id"]))
-    return {"generated_at": deps.clock.now().isoformat(), "notice_days": settings().notice_days, "use_cases": items}
+    return {"generated_at": deps.clock.now().isoformat(), "notice_days": settings(deps).notice_days, "use_cases": items}

@@ -14,6 +14,7 @@ from ..domain import program_use_cases as uc
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.models import OPERATOR_AGENCY, Principal
 from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
+from ..domain.program_notices import SetProgramRules
 from . import custody
 from .access_requests import require_operator
 from .deps import Deps
@@ -128,7 +129,7 @@ def announce_use_case(me: Principal, use_case_id: str, *, deps: Deps) -> uc.UseC
     """The latest version, if a draft: effective after the notice period (never under 30 days)."""
     require_operator(me)
     latest = _versions(use_case_id, deps)[-1]
-    moved = uc.announce(latest, settings(), now=deps.clock.now())
+    moved = uc.announce(latest, settings(deps), now=deps.clock.now())
     deps.program.move_use_case_versions([(moved, latest.state.value)], event=_use_case_event(
         me, deps, "program.use_case_announced", moved))
     return moved
@@ -155,6 +156,26 @@ def retire_use_case(me: Principal, use_case_id: str, *, deps: Deps) -> list[uc.U
     deps.program.move_use_case_versions([(v, was[v.version]) for v in retired], event=_use_case_event(
         me, deps, "program.use_case_retired", retired[-1]))
     return retired
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+def get_rules(me: Principal, *, deps: Deps) -> rules.ProgramRules:
+    require_operator(me)
+    return settings(deps)
+
+
+def set_rules(me: Principal, cmd: SetProgramRules, *, deps: Deps) -> rules.ProgramRules:
+    """The Tier 1 terms date and the notice period (never under 30: `notice_too_short`), saved on
+    the revision read; announcements from now on use them, earlier ones keep their dates."""
+    require_operator(me)
+    made = rules.rules(terms_from=cmd.terms_from, notice_days=cmd.notice_days)
+    stored, revision = deps.program_notices.get_rules()
+    before = (stored or rules.ProgramRules()).model_dump(mode="json")
+    deps.program_notices.save_rules(made, revision=revision, event=_event(
+        me, deps, "program.settings_changed", "program:settings",
+        {"before": before, "after": made.model_dump(mode="json")}))
+    return made
 
 
 # --- requests --------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_each_function_has_its_own_role_with_its_policy_file(packaged):
     expected = {"ApiHandlerRole": "api_handler", "AgencyKeyRole": "agency_key", "IngestUploadRole": "ingest_upload",
                 "RetentionSweepRole": "retention_sweep", "DailyDigestRole": "daily_digest",
                 "ExportChunkRole": "export_chunk", "LicenseDailyRole": "license_daily",
-                "SequenceAuditRole": "sequence_audit"}
+                "SequenceAuditRole": "sequence_audit", "ProgramNoticesRole": "program_notices"}
     assert roles == set(expected)
     for role, policy_file in expected.items():
         attached = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]

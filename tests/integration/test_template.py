@@ -55,7 +55,7 @@ def test_chalice_points_each_function_at_a_policy_file_that_exists():
     assert config["autogen_policy"] is False
     functions = config["stages"]["prod"]["lambda_functions"]
     assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest",
-                              "export_chunk", "license_daily", "sequence_audit"}
+                              "export_chunk", "license_daily", "sequence_audit", "program_notices"}
     for settings in functions.values():
         policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).resolve().read_text())
         assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
