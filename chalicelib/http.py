@@ -21,6 +21,7 @@ from .domain.errors import (
     InvalidInput,
     LimitExceeded,
     NotFound,
+    RateLimited,
     Unauthenticated,
     UnsupportedMedia,
 )
@@ -40,6 +41,7 @@ STATUS: dict[type[DomainError], int] = {
     Gone: 410,
     LimitExceeded: 413,
     UnsupportedMedia: 415,
+    RateLimited: 429,
     DeliveryFailed: 502,
 }
 
@@ -62,7 +64,10 @@ def error_response(error: DomainError) -> Response:
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.details is not None:
         body["details"] = error.details
-    return Response(body=body, status_code=status_of(error), headers=dict(NO_STORE))
+    headers: dict[str, str | list[str]] = dict(NO_STORE)
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body=body, status_code=status_of(error), headers=headers)
 
 
 def json_response(body: Any, status: int = 200) -> Response:

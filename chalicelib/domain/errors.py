@@ -45,6 +45,16 @@ class LimitExceeded(DomainError):
     code = "limit_exceeded"
 
 
+class RateLimited(DomainError):
+    """Too many requests from one client (or to one portal) in a window: try again after `retry_after` s."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after
+
+
 class UnsupportedMedia(DomainError):
     code = "unsupported_media_type"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..domain.errors import Forbidden
-from ..domain.licensing import EVIDENCE_CAPTURE, OFFICERS, Entitlements, capture_refusal
+from ..domain.licensing import COMMUNITIES, EVIDENCE_CAPTURE, OFFICERS, Entitlements, capture_refusal
 from ..domain.models import AccessMode, Agency, Principal, Role
 from . import licensing
 from .deps import Deps
@@ -24,12 +24,14 @@ class Capability(str, Enum):
     CONFIGURE = "configure"  # settings and the retention policy
     SHARE = "share"  # give another agency read access to its evidence: its data to give, so never refused
     CAPTURE = "evidence_capture"  # officers upload evidence of their own (the agency's evidence licence)
+    PORTALS = "community_portals"  # create, edit, open and close public portals (Citizen for Communities)
 
 
 NEVER_REFUSED_BY_LICENCE = {Capability.READ, Capability.DOWNLOAD, Capability.EXPORT, Capability.LEGAL_HOLD,
                             Capability.SHARE}
-ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD, Capability.SHARE}
-NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS, Capability.CAPTURE: EVIDENCE_CAPTURE}
+ADMIN_ONLY = {Capability.CONFIGURE, Capability.LEGAL_HOLD, Capability.SHARE, Capability.PORTALS}
+NEEDS_FEATURE = {Capability.SEND_LINKS: OFFICERS, Capability.CAPTURE: EVIDENCE_CAPTURE,
+                 Capability.PORTALS: COMMUNITIES}
 
 
 def agency_of(principal: Principal, *, deps: Deps) -> Agency:

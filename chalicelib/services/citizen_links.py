@@ -43,21 +43,30 @@ def send_citizen_link(
 
 
 def _deliver(agency: Agency, link: CitizenLink, cmd: CreateCitizenLink, url: str, deps: Deps) -> list[Delivery]:
-    expires = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    text = dict(agency=agency.name, url=url, expires=expires)
+    text = dict(agency=agency.name, url=url, expires=_expires(link))
     sends: list[tuple[str, Callable[[], str]]] = []
     if cmd.phone:
         phone = cmd.phone
-        sends.append(("sms", lambda: deps.sms.send_sms(phone, messages.sms_text(link.language, **text))))
+        sends.append(("sms", lambda: text_link(agency, link, phone, url, deps)))
     if cmd.email:
         email = cmd.email
         sends.append(("email", lambda: deps.email.send_email(
             email, messages.email_subject(link.language, agency=agency.name),
             messages.email_text(link.language, note=link.note, **text))))
-    return [_attempt(channel, send) for channel, send in sends]
+    return [attempt(channel, send) for channel, send in sends]
 
 
-def _attempt(channel: str, send: Callable[[], str]) -> Delivery:
+def text_link(agency: Agency, link: CitizenLink, phone: str, url: str, deps: Deps) -> str:
+    """Text the link to a phone (SNS): also how a portal sends a submitter a private link."""
+    return deps.sms.send_sms(phone, messages.sms_text(link.language, agency=agency.name, url=url,
+                                                      expires=_expires(link)))
+
+
+def _expires(link: CitizenLink) -> str:
+    return link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def attempt(channel: str, send: Callable[[], str]) -> Delivery:
     try:
         return Delivery(channel=channel, status="sent", detail=send())
     except DeliveryFailed as exc:
