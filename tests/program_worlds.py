@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from chalicelib.domain.models import EvidenceFile, FileStatus, Origin, Submission, SubmissionStatus
-from chalicelib.domain.program import Participation, ParticipationState, Tier
+from chalicelib.adapters.memory_program import MemoryProgram
+from chalicelib.adapters.memory_program_store import LocalSigner, MemoryProgramMedia, MemoryProgramStore
+from chalicelib.domain.models import Agency, EvidenceFile, FileStatus, Origin, Submission, SubmissionStatus
+from chalicelib.domain.program import Acceptance, Contract, Participation, ParticipationState, Tier
 from chalicelib.domain.program_use_cases import UseCaseState, UseCaseVersion
+from chalicelib.services import custody
+from chalicelib.services.program_extraction import ProgramDeps
 
 T0 = datetime(2021, 6, 7, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -35,3 +39,59 @@ def active_use_case(technique: str = "aggregate_counts", *, tier: Tier = Tier.TI
                           data_types=["image"], technique=technique, retention="1 year", tier=tier,
                           state=UseCaseState.ACTIVE, created_at=announced, created_by="op", announced_at=announced,
                           effective_on=effective_on, activated_at=announced + timedelta(days=30))
+
+
+# --- a whole program world in memory ---------------------------------------------------------------
+
+def world(at: datetime = T0) -> ProgramDeps:
+    from tests.fakes import FixedClock, make_deps
+
+    base = make_deps(FixedClock(at))
+    assert isinstance(base.program, MemoryProgram)
+    return ProgramDeps(base=base, store=MemoryProgramStore(base.program), media=MemoryProgramMedia(),
+                       signer=signer())
+
+
+_SIGNER: list[LocalSigner] = []
+
+
+def signer() -> LocalSigner:
+    """One key for the session: generating one per test is the slow part."""
+    if not _SIGNER:
+        _SIGNER.append(LocalSigner())
+    return _SIGNER[0]
+
+
+def join(deps: ProgramDeps, agency_id: str, *, executed: date = date(2021, 4, 1), tier_2: bool = False) -> None:
+    """An agency taking part from `executed` (a US contract with the terms), at Tier 2 if asked."""
+    base = deps.base
+    base.agencies.create_agency(Agency(agency_id=agency_id, name=agency_id, created_at=T0 - timedelta(days=900)))
+    event = custody.event(agency_id, deps=base, actor="op", action="program.contract_recorded", target="c")
+    base.program.add_contract(Contract(contract_id=f"c-{agency_id}", agency_id=agency_id, country="US",
+                                       executed_on=executed, includes_program_terms=True,
+                                       recorded_at=base.clock.now(), recorded_by="op"), event=event)
+    if tier_2:
+        event = custody.event(agency_id, deps=base, actor="op", action="program.tier2_accepted", target="t")
+        base.program.add_acceptance(Acceptance(acceptance_id=f"acc-{agency_id}", agency_id=agency_id,
+                                               tier=Tier.TIER_2, terms_version="t2", terms_sha256="0" * 64,
+                                               accepted_by="key:admin", accepted_at=base.clock.now()), event=event)
+
+
+def use_case(deps: ProgramDeps, technique: str = "aggregate_counts", *, tier: Tier = Tier.TIER_1,
+             use_case_id: str = "uc1", effective_on: date = date(2021, 5, 1)) -> None:
+    version = active_use_case(technique, tier=tier, effective_on=effective_on, use_case_id=use_case_id)
+    event = custody.event("operator", deps=deps.base, actor="op", action="program.use_case_created", target="u")
+    deps.base.program.add_use_case_version(version, event=event)
+
+
+def store_item(deps: ProgramDeps, submission: Submission, data: bytes = b"") -> Submission:
+    """A submission as the agency holds it, with its file's bytes in the evidence bucket."""
+    blobs = deps.base.blobs
+    for file in submission.files.values():
+        file.version_id = blobs.put(file.key, data or JPEG_WITH_GPS, file.content_type)  # type: ignore[attr-defined]
+    deps.base.submissions.open_submission(submission)
+    return submission
+
+
+JPEG_WITH_GPS = (b"\xff\xd8" + b"\xff\xe1\x00\x11Exif\x00\x00GPS-12345" + b"\xff\xfe\x00\x08secret"
+                 + b"\xff\xdb\x00\x04\x01\x02" + b"\xff\xda\x00\x04\x00\x00" + b"PIXELS\xff\xd9")

@@ -1,0 +1,97 @@
+"""Extraction runs (services/program_extraction.py) over the memory world: only eligible content,
+closed weeks, lineage apart from content, idempotent, and refusals audited."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import media_strip
+from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.models import OPERATOR_AGENCY, Origin
+from chalicelib.domain.program import Tier
+from chalicelib.domain.program_use_cases import UseCaseState
+from chalicelib.services import program_extraction as extraction
+from tests.program_worlds import JPEG_WITH_GPS, T0, item, join, store_item, use_case, world
+
+LATER = T0 + timedelta(days=8)  # the week of T0 is closed
+
+
+def seeded(technique: str = "aggregate_counts", tier: Tier = Tier.TIER_1, tier_2: bool = False):
+    deps = world(T0)
+    join(deps, "a1", tier_2=tier_2)
+    use_case(deps, technique, tier=tier)
+    for n in range(6):
+        store_item(deps, item("a1", n))
+    for n, origin in enumerate((Origin.CITIZEN_LINK, Origin.COMMUNITY_PORTAL, Origin.SHARED), start=10):
+        store_item(deps, item("a1", n, origin=origin))
+    deps.base.clock.at = LATER
+    return deps
+
+
+def test_a_closed_week_of_own_captures_becomes_one_aggregate_with_its_lineage() -> None:
+    deps = seeded()
+    report = extraction.extract("uc1", deps=deps)
+    assert report["created"] == 1
+    (lineage,) = deps.store.lineages.values()
+    assert lineage.sources == [f"a1/s{n}" for n in range(6)] and lineage.agency_ids == ["a1"]
+    assert (lineage.use_case_id, lineage.use_case_version, lineage.technique) == ("uc1", 1, "aggregate_counts")
+    assert deps.store.contents[lineage.artifact_id].records == [
+        {"week": "2021-W23", "region": "US", "size_bucket": "<1MB", "media": "image", "count": 6}]
+    assert "a1/s10" not in deps.store.sources and "a1/s0" in deps.store.sources
+
+
+def test_running_twice_adds_nothing() -> None:
+    deps = seeded()
+    extraction.extract("uc1", deps=deps)
+    events = len(list(deps.base.audit.entries("a1")))
+    again = extraction.extract("uc1", deps=deps)
+    assert again["created"] == 0 and again["existing"] == 1 and len(deps.store.lineages) == 1
+    assert len(list(deps.base.audit.entries("a1"))) == events
+
+
+def test_the_current_week_waits_until_it_is_closed() -> None:
+    deps = seeded()
+    deps.base.clock.at = T0 + timedelta(days=1)
+    assert extraction.extract("uc1", deps=deps)["created"] == 0
+
+
+def test_tier_2_copies_images_stripped_of_metadata_and_never_citizen_items() -> None:
+    deps = seeded("stripped_media_copy", Tier.TIER_2, tier_2=True)
+    assert extraction.extract("uc1", deps=deps)["created"] == 6
+    copies = [v[0] for v in deps.media.versions.values()]
+    assert len(copies) == 6 and all(c == media_strip.strip(JPEG_WITH_GPS) for c in copies)
+    assert all(b"GPS" not in c and b"secret" not in c and b"PIXELS" in c for c in copies)
+    assert all(s.startswith("a1/s") and int(s[4:]) < 6 for lin in deps.store.lineages.values() for s in lin.sources)
+
+
+def test_a_tier_1_agency_gives_nothing_to_a_tier_2_use_case() -> None:
+    deps = seeded("stripped_media_copy", Tier.TIER_2, tier_2=False)
+    report = extraction.extract("uc1", deps=deps)
+    assert (report["created"], report["agencies"]) == (0, 0) and deps.media.versions == {}
+
+
+@pytest.mark.parametrize(("technique", "k", "code"), [
+    ("deidentified_records", 5, "technique_not_declared"), ("aggregate_counts", 4, "k_too_small")])
+def test_bad_runs_are_refused_and_audited(technique: str, k: int, code: str) -> None:
+    deps = seeded()
+    with pytest.raises(InvalidInput) as refused:
+        extraction.extract("uc1", deps=deps, technique=technique, k=k)
+    assert refused.value.code == code and deps.store.lineages == {}
+    event = list(deps.base.audit.entries(OPERATOR_AGENCY))[-1]
+    assert (event.action, event.outcome, event.details["code"]) == ("program.extraction_refused", "refused", code)
+
+
+def test_not_yet_effective_and_retired_use_cases_are_refused() -> None:
+    deps = seeded()
+    use_case(deps, use_case_id="uc2", effective_on=LATER.date() + timedelta(days=1))
+    versions = deps.base.program.use_cases
+    versions[("uc2", 1)] = versions[("uc2", 1)].model_copy(update={"state": UseCaseState.ANNOUNCED})
+    with pytest.raises(Conflict) as early:
+        extraction.extract("uc2", deps=deps)
+    assert early.value.code == "not_yet_effective"
+    versions[("uc1", 1)] = versions[("uc1", 1)].model_copy(update={"state": UseCaseState.RETIRED, "retired_at": LATER})
+    with pytest.raises(Conflict) as retired:
+        extraction.extract("uc1", deps=deps)
+    assert retired.value.code == "use_case_retired" and deps.store.lineages == {}
+    assert extraction.extract_all(deps=deps) == {}
