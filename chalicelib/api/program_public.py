@@ -1,7 +1,8 @@
 """The improvement program's public routes beyond the registry: the transparency page's feedback form
 and change-notice subscriptions (subscribe, confirm, unsubscribe). No key. Each takes JSON or a plain
 HTML form post (the page runs no script) and answers in kind: JSON when JSON was sent or asked
-for, else a small page. Bodies are bounded and strict; bad input is a 4xx either way."""
+for, else a small page. Bodies are bounded and strict; bad input is a 4xx either way. The two posts
+are counted per client before anything else (services/limits.py: 429 over the cap)."""
 from __future__ import annotations
 
 import json
@@ -14,10 +15,11 @@ from pydantic import BaseModel
 
 from .. import bootstrap, pages
 from ..domain.errors import DomainError, InvalidInput, LimitExceeded
+from ..domain.limits import Rule
 from ..domain.program_notices import SubmitFeedback, Subscribe
 from ..http import error_response, handled, json_response, parse, status_of
-from ..services import program_feedback, program_notices
-from .common import body, page_base, params, request
+from ..services import limits, program_feedback, program_notices
+from .common import body, client_address, page_base, params, request
 
 program_public_api = Blueprint(__name__)
 FORM = "application/x-www-form-urlencoded"
@@ -97,8 +99,9 @@ def _safe_form() -> dict[str, str]:
 @_answer
 def submit_feedback() -> tuple[int, dict[str, Any], str]:
     """Stored for the operator (GET /operator/program/feedback)."""
-    # TODO(limits): per-client rate limit once services/limits.py is committed (see the report).
-    made = program_feedback.submit(_input(SubmitFeedback), deps=bootstrap.deps())
+    deps = bootstrap.deps()
+    limits.per_client(Rule.PROGRAM_FEEDBACK, client_address(), deps.rate_caps.program_feedback, deps=deps)
+    made = program_feedback.submit(_input(SubmitFeedback), deps=deps)
     return 201, {"feedback_id": made.feedback_id, "received_at": made.received_at.isoformat()}, "feedback_received"
 
 
@@ -107,7 +110,9 @@ def submit_feedback() -> tuple[int, dict[str, Any], str]:
 @_answer
 def subscribe() -> tuple[int, dict[str, Any], str]:
     """A pending subscription: the confirmation email carries the link that starts the notices."""
-    program_notices.subscribe(_input(Subscribe), page_base(), deps=bootstrap.deps())
+    deps = bootstrap.deps()
+    limits.per_client(Rule.PROGRAM_SUBSCRIBE, client_address(), deps.rate_caps.program_subscriptions, deps=deps)
+    program_notices.subscribe(_input(Subscribe), page_base(), deps=deps)
     return 202, {"state": "pending", "message": "Check your email and open the link to confirm."}, "subscribe_pending"
 
 

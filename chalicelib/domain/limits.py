@@ -23,6 +23,9 @@ class Rule(str, Enum):
     PORTAL_FILES = "portal_files"  # files declared through a portal's sessions
     PORTAL_BYTES = "portal_bytes"  # bytes declared through a portal's sessions
     PORTAL_SMS = "portal_sms"  # private links texted from a portal, per client
+    PROGRAM_FEEDBACK = "program_feedback"  # POST /transparency/feedback, per client
+    PROGRAM_SUBSCRIBE = "program_subscribe"  # POST /transparency/subscriptions, per client
+    PROGRAM_CONFIRMATION = "program_confirmation"  # confirmation emails, per address asked for
 
 
 class Cap(BaseModel):
@@ -86,6 +89,9 @@ class RateCaps(BaseModel):
     citizen_writes: Cap = Cap(limit=60, seconds=60)  # per client
     portal_pages: Cap = Cap(limit=120, seconds=60)  # per client
     portal_sms: Cap = Cap(limit=5, seconds=3600)  # per client, and per number texted
+    program_feedback: Cap = Cap(limit=20, seconds=3600)  # per client
+    program_subscriptions: Cap = Cap(limit=10, seconds=3600)  # per client
+    program_confirmations: Cap = Cap(limit=3, seconds=86400)  # per address: nobody mail-bombs a stranger
 
     def scaled(self, factor: int) -> "RateCaps":
         """Every cap multiplied (the local stack's tests and benches come from one address)."""

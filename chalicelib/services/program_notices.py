@@ -15,11 +15,12 @@ from typing import Any
 from ..domain import ids
 from ..domain import program_notices as notices
 from ..domain.errors import Conflict, DomainError, Gone, NotFound
+from ..domain.limits import Check, Rule
 from ..domain.models import OPERATOR_AGENCY
 from ..domain.program import Tier
 from ..domain.program_notices import Notice, Subscription, SubscriptionState
 from ..domain.program_use_cases import UseCaseVersion
-from . import custody
+from . import custody, limits
 from .deps import Deps
 from .program import participation
 
@@ -32,7 +33,10 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what ids.new_token() makes
 
 def subscribe(cmd: notices.Subscribe, base_url: str, *, deps: Deps) -> Subscription:
     """A pending subscription and its confirmation email. The answer is the same whether or not the
-    address is already subscribed: nobody learns who is."""
+    address is already subscribed: nobody learns who is. A few confirmations per address a day at
+    most (429 beyond): the form cannot be used to flood a stranger's mailbox."""
+    limits.enforce(Check(rule=Rule.PROGRAM_CONFIRMATION, scope=f"email:{notices.recipient_key(cmd.email)}",
+                         cap=deps.rate_caps.program_confirmations), deps=deps)
     now, token = deps.clock.now(), ids.new_token()
     made = Subscription(subscription_id=ids.new_id(now), email=cmd.email, language=cmd.language, created_at=now,
                         confirm_by=now + timedelta(hours=notices.CONFIRM_HOURS))

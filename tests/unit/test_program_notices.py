@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib import pages
 from chalicelib.domain import program_notices as rules
-from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
 from chalicelib.domain.models import OPERATOR_AGENCY, Principal, Role
 from chalicelib.domain.program_commands import RecordContract, UseCaseBody
 from chalicelib.domain.program_notices import SetProgramRules, SubmitFeedback, Subscribe
@@ -258,3 +258,15 @@ def test_the_transparency_page_has_both_forms_with_escaped_use_case_titles(deps)
 def test_a_problem_shown_on_the_answer_page_is_escaped():
     html = pages.program_message_page("problem", "fr", "<b>bad</b>")
     assert "&lt;b&gt;bad&lt;/b&gt;" in html and "Cela n’a pas fonctionné" in html
+
+
+def test_confirmation_emails_to_one_address_are_capped_per_day(deps):
+    cap = deps.rate_caps.program_confirmations.limit
+    for _ in range(cap):
+        service.subscribe(Subscribe(email="Target@Example.org"), BASE, deps=deps)
+    with pytest.raises(RateLimited):
+        service.subscribe(Subscribe(email="target@example.org"), BASE, deps=deps)  # the same mailbox
+    assert len(deps.email.sent) == cap
+    service.subscribe(Subscribe(email="someone-else@example.org"), BASE, deps=deps)
+    deps.clock.advance(days=1)
+    service.subscribe(Subscribe(email="target@example.org"), BASE, deps=deps)
