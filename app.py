@@ -16,6 +16,7 @@ from chalicelib.api.common import auth
 from chalicelib.api.keys import keys_api
 from chalicelib.api.openapi import openapi_api
 from chalicelib.api.operator import operator_api
+from chalicelib.api.portals import portals_api
 from chalicelib.api.program import program_api
 from chalicelib.api.program_operator import program_operator_api
 from chalicelib.api.program_public import program_public_api
@@ -34,7 +35,7 @@ AUDIT_INBOX_STREAM = os.environ.get(
     "AUDIT_INBOX_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
 for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api, program_api,
-                  program_operator_api, openapi_api, resumable_api, program_public_api):
+                  program_operator_api, openapi_api, resumable_api, program_public_api, portals_api):
     app.register_blueprint(blueprint)
 
 

@@ -19,6 +19,8 @@ ASSETS = {
     "i18n.json": "application/json; charset=utf-8",
     "access.js": "application/javascript; charset=utf-8",
     "capture.js": "application/javascript; charset=utf-8",
+    "portal.js": "application/javascript; charset=utf-8",
+    "forms.css": "text/css; charset=utf-8",
 }
 # Each page's problem as the domain error it is, so its status comes from http.STATUS like the API's.
 _PROBLEMS: dict[str, type[DomainError]] = {"link_not_found": NotFound, "link_expired": Gone, "link_used": Gone}

@@ -18,7 +18,7 @@ from ..domain.commands import (
 from ..domain.models import AuditFilter, Principal
 from ..http import datetime_param, handled, int_param, json_response, parse
 from ..observability import metrics
-from ..services import access, agencies, captures, citizen_links, custody, retention, review, submissions
+from ..services import access, agencies, captures, citizen_links, custody, portals, retention, review, submissions
 from ..views import capture_view, link_view, submission_view
 from .common import agency_key, body, caller, page_base, params, request
 
@@ -67,8 +67,13 @@ def get_citizen_link(link_id: str) -> Response:
 @handled
 def list_submissions() -> Response:
     query = params()
-    page = submissions.list_submissions(caller(), case_ref=query.get("case"), limit=int_param(query, "limit", 25),
-                                        cursor=query.get("next"), deps=bootstrap.deps())
+    if query.get("portal") is not None:  # the triage queue of one community portal
+        page = portals.triage(caller(), query["portal"], limit=int_param(query, "limit", 25),
+                              cursor=query.get("next"), deps=bootstrap.deps())
+    else:
+        page = submissions.list_submissions(caller(), case_ref=query.get("case"),
+                                            limit=int_param(query, "limit", 25), cursor=query.get("next"),
+                                            deps=bootstrap.deps())
     return json_response({"items": [submission_view(s) for s in page.items], "next": page.next_cursor})
 
 

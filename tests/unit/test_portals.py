@@ -266,3 +266,24 @@ def test_an_unknown_or_odd_slug_is_not_found(deps):
     for slug in ("no-such-portal", "../etc", "A" * 200):
         with pytest.raises(NotFound):
             portal_sessions.public(slug, deps=deps)
+
+
+def test_the_page_escapes_every_text_of_the_portal_and_fills_no_placeholder_it_holds(admin, deps):
+    from chalicelib import portal_pages
+
+    opened(admin, deps, title="<script>alert(1)</script>", description="{{body}} <b>bold</b>",
+           agency_contact="call 555 & ask")
+    page = portal_pages.render(portal_sessions.page_data(*portal_sessions.public("main-st-parade", deps=deps)), "fr")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "{{body}} &lt;b&gt;bold&lt;/b&gt;" in page and "call 555 &amp; ask" in page
+    assert 'lang="fr"' in page and "J&#x27;ai lu et j&#x27;accepte ces conditions" in page
+    assert 'id="portal-form"' in page
+
+
+def test_a_closed_portal_page_says_so_and_has_no_form(admin, deps):
+    from chalicelib import portal_pages
+
+    portal = opened(admin, deps)
+    portals.close_portal(admin, portal.portal_id, deps=deps)
+    page = portal_pages.render(portal_sessions.page_data(*portal_sessions.public("main-st-parade", deps=deps)), "en")
+    assert 'data-state="closed"' in page and "This portal is closed" in page and "portal-form" not in page
