@@ -133,7 +133,7 @@ def measure(total: int, due: int) -> dict[str, object]:
                     submissions=DynamoSubmissions(db, TABLE, INBOX), holds=DynamoHolds(db, TABLE, INBOX),
                     audit=DynamoAuditLog(db, AUDIT, INBOX, TABLE), blobs=S3BlobStore(s3, BUCKET), sms=None,  # type: ignore[arg-type]
                     email=None, access_requests=None, licenses=None, shares=None,  # type: ignore[arg-type]
-                    max_upload_bytes=1, program=None)  # type: ignore[arg-type]
+                    max_upload_bytes=1, program=None, program_notices=None, portals=None, counters=None)  # type: ignore[arg-type]
         deps.submissions.set_last_swept_day((NOW - timedelta(days=1)).date())  # a sweep ran yesterday
         started = time.perf_counter()
         report = retention.sweep(deps=deps)
