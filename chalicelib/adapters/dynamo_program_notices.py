@@ -5,7 +5,8 @@ feedback, in the main table:
 |---|---|---|
 | settings | `PROGRAM` | `SETTINGS` (a version number, each save conditioned on the one read) |
 | subscription | `PROGRAM_SUBSCRIPTION#<id>` | `SUBSCRIPTION` (confirmed: `gsi1` = `PROGRAM_SUBSCRIBERS` / id) |
-| token | `PROGRAM_SUBTOKEN#<sha256(token)>` | `TOKEN` (-> subscription id; the token itself is never stored) |
+| token | `PROGRAM_SUBTOKEN#<sha256(token)>` | `TOKEN` (-> subscription, or the recipient it opts out) |
+| opt-out | `PROGRAM_OPTOUT#<recipient key>` | `OPTOUT` (an agency contact that wants no notices) |
 | notice claim | `PROGRAM_NOTICE#<notice id>` | `TO#<recipient key>` (created once: the send's claim) |
 | feedback | `PROGRAM_FEEDBACK` | `FEEDBACK#<id>` (time-sorted id: newest first by a query) |
 
@@ -30,8 +31,10 @@ def _sub_key(subscription_id: str) -> dict[str, str]:
     return {"pk": f"PROGRAM_SUBSCRIPTION#{subscription_id}", "sk": "SUBSCRIPTION"}
 
 
-def _token_item(token_hash: str, subscription_id: str) -> dict[str, str]:
-    return {"pk": f"PROGRAM_SUBTOKEN#{token_hash}", "sk": "TOKEN", "subscription_id": subscription_id}
+def _token_item(token_hash: str, *, subscription_id: str | None = None, recipient: str | None = None) -> dict[str, str]:
+    """A token points at a subscription, or (an agency contact's notice) at the recipient it opts out."""
+    target = {"subscription_id": subscription_id} if subscription_id else {"recipient": recipient or ""}
+    return {"pk": f"PROGRAM_SUBTOKEN#{token_hash}", "sk": "TOKEN", **target}
 
 
 class DynamoProgramNotices(DynamoBase):
@@ -55,13 +58,13 @@ class DynamoProgramNotices(DynamoBase):
     # --- subscriptions -----------------------------------------------------------------------------
     def add_subscription(self, subscription: Subscription, token_hash: str, *, event: AuditEvent) -> None:
         item = {**_sub_key(subscription.subscription_id), **subscription.model_dump(mode="json")}
-        self._commit({"Put": self._write(item, new=True)},
-                     {"Put": self._write(_token_item(token_hash, subscription.subscription_id), new=True)},
+        token = _token_item(token_hash, subscription_id=subscription.subscription_id)
+        self._commit({"Put": self._write(item, new=True)}, {"Put": self._write(token, new=True)},
                      event=event, conflict="That subscription already exists.")
 
     def subscription_by_token(self, token_hash: str) -> Subscription | None:
         token = self._get(f"PROGRAM_SUBTOKEN#{token_hash}", "TOKEN")
-        if token is None:
+        if token is None or "subscription_id" not in token:
             return None
         item = self._get(**_sub_key(token["subscription_id"]))
         return Subscription.model_validate(item) if item else None
@@ -88,15 +91,32 @@ class DynamoProgramNotices(DynamoBase):
                                      "ExpressionAttributeValues": to_item({":p": SUBSCRIBERS})}):
             yield Subscription.model_validate(item)
 
+    def recipient_by_token(self, token_hash: str) -> str | None:
+        """The recipient an agency contact's unsubscribe token opts out (None for other tokens)."""
+        token = self._get(f"PROGRAM_SUBTOKEN#{token_hash}", "TOKEN")
+        return str(token["recipient"]) if token and token.get("recipient") else None
+
+    def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
+        """Record once that this recipient wants no notices; False if it already had."""
+        item = {"pk": f"PROGRAM_OPTOUT#{recipient}", "sk": "OPTOUT", "at": at.isoformat()}
+        try:
+            self._commit({"Put": self._write(item, new=True)}, event=event, conflict="Already opted out.")
+        except Conflict:
+            return False
+        return True
+
+    def opted_out(self, recipient: str) -> bool:
+        return self._get(f"PROGRAM_OPTOUT#{recipient}", "OPTOUT") is not None
+
     # --- notices -----------------------------------------------------------------------------------
-    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *,
-                     subscription_id: str | None = None, token_hash: str | None = None) -> bool:
-        """Claim the sending of one notice to one recipient: True once, False ever after. With a
-        subscriber, the unsubscribe token the notice carries is written in the same transaction."""
+    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
+                     subscription_id: str | None = None) -> bool:
+        """Claim the sending of one notice to one recipient: True once, False ever after. The
+        unsubscribe token the notice carries (a subscriber's, else one that opts this recipient
+        out) is written in the same transaction."""
         claim = {"pk": f"PROGRAM_NOTICE#{notice_id}", "sk": f"TO#{recipient}", "claimed_at": at.isoformat()}
-        writes = [{"Put": self._write(claim, new=True)}]
-        if subscription_id and token_hash:
-            writes.append({"Put": self._write(_token_item(token_hash, subscription_id), new=True)})
+        token = _token_item(token_hash, subscription_id=subscription_id, recipient=recipient)
+        writes = [{"Put": self._write(claim, new=True)}, {"Put": self._write(token, new=True)}]
         try:
             self._commit(*writes, conflict="That notice is already claimed for that recipient.")
         except Conflict:

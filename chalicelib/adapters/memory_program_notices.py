@@ -19,6 +19,8 @@ class MemoryProgramNotices:
         self.rules: tuple[ProgramRules | None, int] = (None, 0)
         self.subscriptions: dict[str, Subscription] = {}
         self.tokens: dict[str, str] = {}  # token hash -> subscription id
+        self.recipient_tokens: dict[str, str] = {}  # token hash -> recipient it opts out
+        self.opt_outs: set[str] = set()
         self.claims: dict[tuple[str, str], str] = {}  # (notice, recipient) -> outcome ("" while claimed)
         self.feedback: dict[str, Feedback] = {}
 
@@ -52,13 +54,28 @@ class MemoryProgramNotices:
     def confirmed_subscriptions(self) -> Iterator[Subscription]:
         yield from (s for _, s in sorted(self.subscriptions.items()) if s.state is SubscriptionState.CONFIRMED)
 
-    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *,
-                     subscription_id: str | None = None, token_hash: str | None = None) -> bool:
-        if (notice_id, recipient) in self.claims or (token_hash is not None and token_hash in self.tokens):
+    def recipient_by_token(self, token_hash: str) -> str | None:
+        return self.recipient_tokens.get(token_hash)
+
+    def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
+        if recipient in self.opt_outs:
+            return False
+        self.opt_outs.add(recipient)
+        self.audit.record(event)
+        return True
+
+    def opted_out(self, recipient: str) -> bool:
+        return recipient in self.opt_outs
+
+    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
+                     subscription_id: str | None = None) -> bool:
+        if (notice_id, recipient) in self.claims or token_hash in self.tokens or token_hash in self.recipient_tokens:
             return False
         self.claims[(notice_id, recipient)] = ""
-        if subscription_id and token_hash:
+        if subscription_id:
             self.tokens[token_hash] = subscription_id
+        else:
+            self.recipient_tokens[token_hash] = recipient
         return True
 
     def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None:

@@ -130,5 +130,5 @@ def confirm() -> tuple[int, dict[str, Any], str]:
 @_answer
 def unsubscribe() -> tuple[int, dict[str, Any], str]:
     """One click from any notice: a GET (the link) or a POST (mail clients' one-click header)."""
-    done = program_notices.unsubscribe(params().get("token", ""), deps=bootstrap.deps())
-    return 200, {"state": done.state.value}, "unsubscribed"
+    state = program_notices.unsubscribe(params().get("token", ""), deps=bootstrap.deps())
+    return 200, {"state": state.value}, "unsubscribed"

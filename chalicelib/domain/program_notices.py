@@ -149,7 +149,7 @@ def tells(subscription: Subscription, notice: Notice) -> bool:
             and subscription.confirmed_at <= notice.at)
 
 
-def message(notice: Notice, page_url: str, unsubscribe_url: str | None) -> tuple[str, str]:
+def message(notice: Notice, page_url: str, unsubscribe_url: str) -> tuple[str, str]:
     """(subject, text) of a notice. Plain text: the title is the operator's words, sent as they are."""
     what = {NoticeKind.ANNOUNCED: "A new use of agency data is announced",
             NoticeKind.MATERIAL_EDIT: "A use of agency data changes (a new version is announced)",
@@ -159,9 +159,8 @@ def message(notice: Notice, page_url: str, unsubscribe_url: str | None) -> tuple
         lines.append(f"It can apply no earlier than {notice.effective_on}; until then nothing changes.")
     elif notice.kind is NoticeKind.RETIRED:
         lines.append("It no longer applies to anyone's data.")
-    lines += ["", f"The full record and its history: {page_url}"]
-    if unsubscribe_url:
-        lines += ["", f"To stop these notices, open: {unsubscribe_url}"]
+    lines += ["", f"The full record and its history: {page_url}",
+              "", f"To stop these notices, open: {unsubscribe_url}"]
     return f"Improvement program: {notice.title[:120]}", "\n".join(lines)
 
 
@@ -184,9 +183,15 @@ class ProgramNoticesRepository(Protocol):
     def subscription_by_token(self, token_hash: str) -> Subscription | None: ...
     def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent) -> None: ...
     def confirmed_subscriptions(self) -> Iterator[Subscription]: ...
-    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *,
-                     subscription_id: str | None = None, token_hash: str | None = None) -> bool:
-        """True for the one caller that claims this (notice, recipient); False ever after."""
+    def recipient_by_token(self, token_hash: str) -> str | None:
+        """The recipient an agency contact's unsubscribe token opts out."""
+    def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
+        """Recorded once (True); False if the recipient had already opted out."""
+    def opted_out(self, recipient: str) -> bool: ...
+    def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
+                     subscription_id: str | None = None) -> bool:
+        """True for the one caller that claims this (notice, recipient), with the notice's
+        unsubscribe token written alongside; False ever after."""
     def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None: ...
     def add_feedback(self, feedback: Feedback, *, event: AuditEvent) -> None: ...
     def list_feedback(self, *, limit: int, cursor: str | None) -> tuple[list[Feedback], str | None]: ...

@@ -63,15 +63,25 @@ def confirm(token: str, *, deps: Deps) -> Subscription:
     return moved
 
 
-def unsubscribe(token: str, *, deps: Deps) -> Subscription:
-    """One click, from any notice (or the confirmation email): nothing more is sent. Repeating it is fine."""
-    found = _by_token(token, deps)
-    if found.state is SubscriptionState.UNSUBSCRIBED:
-        return found
-    moved = found.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED, "unsubscribed_at": deps.clock.now()})
-    deps.program_notices.move_subscription(moved, found.state, event=_event(
-        deps, PUBLIC, "program.unsubscribed", moved, {"was": found.state.value}))
-    return moved
+def unsubscribe(token: str, *, deps: Deps) -> SubscriptionState:
+    """One click, from any notice (or the confirmation email): nothing more is sent. Repeating it is
+    fine. An agency contact's notice link opts that address out of the notices agencies get."""
+    repo, valid = deps.program_notices, _TOKEN.match(token or "")
+    found = repo.subscription_by_token(ids.digest(token)) if valid else None
+    if found is None:
+        recipient = repo.recipient_by_token(ids.digest(token)) if valid else None
+        if recipient is None:
+            raise NotFound("This link is not valid.", code="subscription_not_found")
+        repo.add_opt_out(recipient, deps.clock.now(), event=custody.event(
+            OPERATOR_AGENCY, deps=deps, actor=PUBLIC, action="program.unsubscribed", target="agency_contact",
+            details={"recipient": recipient[:16]}))
+        return SubscriptionState.UNSUBSCRIBED
+    if found.state is not SubscriptionState.UNSUBSCRIBED:
+        moved = found.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED,
+                                         "unsubscribed_at": deps.clock.now()})
+        repo.move_subscription(moved, found.state, event=_event(
+            deps, PUBLIC, "program.unsubscribed", moved, {"was": found.state.value}))
+    return SubscriptionState.UNSUBSCRIBED
 
 
 def _by_token(token: str, deps: Deps) -> Subscription:
@@ -91,13 +101,13 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
     for version in deps.program.all_use_case_versions():
         by_case.setdefault(version.use_case_id, []).append(version)
     due = notices.due([n for versions in by_case.values() for n in notices.notices(versions)], now)
-    report: dict[str, Any] = {"notices": len(due), "sent": 0, "failed": 0, "already_sent": 0}
+    report: dict[str, Any] = {"notices": len(due), "sent": 0, "failed": 0, "already_sent": 0, "opted_out": 0}
     if not due:
         return report
     subscribers = list(deps.program_notices.confirmed_subscriptions())
     contacts = _participant_contacts(deps)
     for notice in due:
-        counts = {"sent": 0, "failed": 0, "already_sent": 0}
+        counts = {"sent": 0, "failed": 0, "already_sent": 0, "opted_out": 0}
         for sub in subscribers:
             if notices.tells(sub, notice):
                 counts[_send_to_subscriber(notice, sub, base_url, now, deps)] += 1
@@ -115,19 +125,20 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
 
 
 def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> str:
-    """Each notice carries its own unsubscribe token, written with the claim (only its hash)."""
-    token = ids.new_token()
-    return _send(notice, sub.email, base_url, (sub.subscription_id, token), now, deps)
+    return _send(notice, sub.email, base_url, sub.subscription_id, now, deps)
 
 
-def _send(notice: Notice, email: str, base_url: str, unsubscribe: tuple[str, str] | None, now: datetime,
+def _send(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
           deps: Deps) -> str:
-    recipient = notices.recipient_key(email)
-    sub_id, token = unsubscribe if unsubscribe else (None, None)
-    if not deps.program_notices.claim_notice(notice.notice_id, recipient, now, subscription_id=sub_id,
-                                             token_hash=ids.digest(token) if token else None):
+    """Each notice carries its own unsubscribe token, written with the claim (only its hash): a
+    subscriber's ends the subscription, an agency contact's opts that address out."""
+    recipient, token = notices.recipient_key(email), ids.new_token()
+    if subscription_id is None and deps.program_notices.opted_out(recipient):
+        return "opted_out"
+    if not deps.program_notices.claim_notice(notice.notice_id, recipient, now, token_hash=ids.digest(token),
+                                             subscription_id=subscription_id):
         return "already_sent"
-    link = f"{base_url}/transparency/unsubscribe?token={token}" if token else None
+    link = f"{base_url}/transparency/unsubscribe?token={token}"
     subject, text = notices.message(notice, f"{base_url}/transparency", link)
     try:
         deps.email.send_email(email, subject, text)

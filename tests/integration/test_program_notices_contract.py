@@ -84,12 +84,25 @@ def test_a_notice_is_claimed_once_per_recipient_with_its_unsubscribe_token(world
     repo, _ = world
     made, token, notice = a_subscription(), ids.new_token(), f"{new_id()}:v1:announced"
     repo.add_subscription(made, ids.digest(ids.new_token()), event=event(new_id(), "program.subscription_requested"))
-    assert repo.claim_notice(notice, "r1", START, subscription_id=made.subscription_id, token_hash=ids.digest(token))
+    assert repo.claim_notice(notice, "r1", START, token_hash=ids.digest(token), subscription_id=made.subscription_id)
     assert not repo.claim_notice(notice, "r1", START, subscription_id=made.subscription_id,
                                  token_hash=ids.digest(ids.new_token()))
-    assert repo.claim_notice(notice, "r2", START)
+    contact_token = ids.new_token()
+    assert repo.claim_notice(notice, "r2", START, token_hash=ids.digest(contact_token))
     assert repo.subscription_by_token(ids.digest(token)) == made  # the notice's own link finds it
+    assert repo.recipient_by_token(ids.digest(token)) is None
+    assert repo.subscription_by_token(ids.digest(contact_token)) is None  # an agency contact's: no subscription
+    assert repo.recipient_by_token(ids.digest(contact_token)) == "r2"
     repo.record_delivery(notice, "r1", "sent")
+
+
+def test_an_opt_out_is_recorded_once(world):
+    repo, log = world
+    log_id, recipient = new_id(), ids.digest(new_id())
+    assert not repo.opted_out(recipient)
+    assert repo.add_opt_out(recipient, START, event=event(log_id, "program.unsubscribed"))
+    assert not repo.add_opt_out(recipient, START, event=event(log_id, "program.unsubscribed"))
+    assert repo.opted_out(recipient) and log.waiting(log_id) == 1
 
 
 def test_feedback_is_listed_newest_first_with_a_cursor(world):

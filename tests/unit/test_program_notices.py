@@ -120,8 +120,8 @@ def test_the_unsubscribe_link_in_a_notice_stops_the_next_ones(deps):
     operator.announce_use_case(OP, use_case(deps), deps=deps)
     service.run(BASE, deps=deps)
     link = token_in(mails_to(deps, "reader@example.org")[-1][1])
-    assert service.unsubscribe(link, deps=deps).state is rules.SubscriptionState.UNSUBSCRIBED
-    assert service.unsubscribe(link, deps=deps).state is rules.SubscriptionState.UNSUBSCRIBED  # again: fine
+    assert service.unsubscribe(link, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED
+    assert service.unsubscribe(link, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED  # again: fine
     deps.clock.advance(hours=1)
     operator.announce_use_case(OP, use_case(deps), deps=deps)
     assert service.run(BASE, deps=deps)["sent"] == 0
@@ -156,6 +156,26 @@ def test_participant_agencies_contacts_are_told_once_even_when_also_subscribed(d
     report = service.run(BASE, deps=deps)
     assert report["sent"] == 1 and report["already_sent"] == 1
     assert len([m for m in deps.email.sent if m[0].lower() == "chief@springfield.example"]) == 2  # confirm + 1
+
+
+def test_an_agency_contacts_notice_carries_a_link_that_opts_it_out(deps, agency):
+    deps.agencies.save_agency(agency.model_copy(update={"contact_email": "desk@springfield.example"}))
+    operator.record_contract(OP, agency.agency_id, RecordContract.model_validate(
+        {"country": "US", "executed_on": "2021-05-01", "includes_program_terms": True}), deps=deps)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    assert service.run(BASE, deps=deps)["sent"] == 1
+    (subject, text), = mails_to(deps, "desk@springfield.example")
+    link = token_in(text.split("unsubscribe?")[1])
+    with pytest.raises(NotFound):
+        service.confirm(link, deps=deps)  # it is no subscription
+    assert service.unsubscribe(link, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED
+    assert service.unsubscribe(link, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    report = service.run(BASE, deps=deps)
+    assert (report["sent"], report["opted_out"]) == (0, 2)  # both notices in the window
+    assert len(mails_to(deps, "desk@springfield.example")) == 1
+    assert [e.action for e in deps.audit.entries(OPERATOR_AGENCY)].count("program.unsubscribed") == 1
 
 
 def test_an_agency_that_does_not_take_part_is_not_told(deps, agency):
