@@ -12,6 +12,7 @@ from .services.deps import Deps
 
 if TYPE_CHECKING:
     from .services.exports import ExportDeps
+    from .services.program_extraction import ProgramDeps
 
 _override: Deps | None = None
 
@@ -90,8 +91,9 @@ def _aws_deps() -> Deps:
         audit=DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
         holds=DynamoHolds(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
         licenses=DynamoLicenses(db, main, inbox), shares=DynamoShares(db, main, inbox),
-        blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket), sms=SnsSms(_LazyClient("sns")),
-        email=SesEmail(_LazyClient("ses"), cfg.email_sender),
+        blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket, presigner=_LazyClient("s3-public")),
+        sms=SnsSms(_LazyClient("sns")), email=SesEmail(_LazyClient("ses"), cfg.email_sender),
+        multipart_threshold=cfg.multipart_threshold, part_bytes=cfg.part_bytes,
         max_upload_bytes=cfg.max_upload_bytes, program=DynamoProgram(db, main, inbox),
         portals=DynamoPortals(db, main, inbox), counters=DynamoRateCounter(db, main), rate_caps=cfg.rate_caps(),
         program_notices=DynamoProgramNotices(db, main, inbox),
@@ -112,6 +114,36 @@ def export_deps() -> ExportDeps:
                       storage=S3ExportStorage(client("s3"), cfg.evidence_bucket),
                       queue=SqsJobQueue(sqs, queue_url), evidence_bucket=cfg.evidence_bucket,
                       shares=base.shares)
+
+
+_program_override: ProgramDeps | None = None
+
+
+def program_deps() -> ProgramDeps:
+    """The improvement program's part 2: its own table, bucket and receipt-signing key."""
+    return _program_override or _aws_program_deps()
+
+
+def use_program(replacement: ProgramDeps | None) -> None:
+    """Swap the program's part-2 dependencies (tests); None goes back to the AWS ones."""
+    global _program_override
+    _program_override = replacement
+
+
+@lru_cache(maxsize=1)
+def _aws_program_deps() -> ProgramDeps:
+    from .adapters.dynamo_program_store import DynamoProgramStore
+    from .adapters.kms_signer import KmsSigner
+    from .adapters.s3_program import S3ProgramMedia
+    from .config import ConfigError
+    from .services.program_extraction import ProgramDeps
+
+    cfg = settings()
+    if not (cfg.program_table_name and cfg.program_bucket and cfg.receipt_signing_key):
+        raise ConfigError("bad configuration: PROGRAM_TABLE_NAME, PROGRAM_BUCKET and RECEIPT_SIGNING_KEY are needed")
+    store = DynamoProgramStore(client("dynamodb"), cfg.program_table_name, cfg.audit_inbox_table_name, cfg.table_name)
+    return ProgramDeps(base=deps(), store=store, media=S3ProgramMedia(_LazyClient("s3"), cfg.program_bucket),
+                       signer=KmsSigner(_LazyClient("kms"), cfg.receipt_signing_key))
 
 
 def deps() -> Deps:
