@@ -21,7 +21,10 @@ ASSETS = {
     "capture.js": "application/javascript; charset=utf-8",
     "portal.js": "application/javascript; charset=utf-8",
     "forms.css": "text/css; charset=utf-8",
+    "hash-wasm-sha256.js": "application/javascript; charset=utf-8",
+    "citizen-transfer.js": "application/javascript; charset=utf-8",
 }
+_FILES = {"hash-wasm-sha256.js": "vendor/hash-wasm-sha256.umd.min.js"}  # vendored (web/vendor/README.md)
 # Each page's problem as the domain error it is, so its status comes from http.STATUS like the API's.
 _PROBLEMS: dict[str, type[DomainError]] = {"link_not_found": NotFound, "link_expired": Gone, "link_used": Gone}
 
@@ -62,7 +65,7 @@ def capture_page() -> str:
 
 def asset(name: str) -> tuple[str, str] | None:
     """(content, content type) of a public asset, or None: only listed files are served."""
-    return (_read(name), ASSETS[name]) if name in ASSETS else None
+    return (_read(_FILES.get(name, name)), ASSETS[name]) if name in ASSETS else None
 
 
 def error_page(code: str, language: str = "en") -> tuple[int, str]:
@@ -152,6 +155,13 @@ def _e(value: object) -> str:
 
 
 # --- the transparency page's forms (plain HTML posts: the page runs no script) ------------------------
+
+def upload_page_headers(upload_origin: str) -> dict[str, str | list[str]]:
+    """The upload page's headers: it may compile WebAssembly (the vendored SHA-256), never eval."""
+    headers = security_headers(upload_origin)
+    csp = str(headers["Content-Security-Policy"]).replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+    return headers | {"Content-Security-Policy": csp}
+
 
 def form_headers() -> dict[str, str | list[str]]:
     """The public pages' headers, with forms allowed to post to this site only."""

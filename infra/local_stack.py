@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from infra.relay import Relay
+
 ROOT = Path(__file__).resolve().parent.parent
 REGION, ACCOUNT = "us-east-1", "123456789012"
 EVENTS_QUEUE = "citizen-evidence-local-upload-events"
@@ -54,9 +56,13 @@ class Seed:
 
 class LocalStack:
     def __init__(self, *, moto_port: int = 0, api_port: int = 0, log: Callable[[str], None] = print,
-                 chalice_log: Path | None = None, run_schedules: bool = False) -> None:
+                 chalice_log: Path | None = None, run_schedules: bool = False, s3_relay: bool = False,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.run_schedules = run_schedules
         self.moto_port, self.api_port = moto_port or free_port(), api_port or free_port()
+        # s3_relay: browsers reach S3 through a relay tests can cut or freeze (infra/relay.py)
+        self.relay = Relay(self.moto_port) if s3_relay else None
+        self.extra_env = extra_env or {}
         self.log, self.chalice_log = log, chalice_log
         self._stop = threading.Event()
         self._paused = threading.Event()
@@ -80,6 +86,7 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint,
             "PUBLIC_BASE_URL": self.api_url, "POWERTOOLS_METRICS_DISABLED": "true",
+            **({"S3_PUBLIC_ENDPOINT_URL": self.relay.url} if self.relay else {}), **self.extra_env,
         }
 
     # --- start and stop -------------------------------------------------------------------
@@ -107,7 +114,8 @@ class LocalStack:
             self._spawn(self._schedules)
         return self
 
-    SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400, "program_notices": 86400}
+    SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400, "program_notices": 86400,
+                 "abandoned_uploads": 3600}
 
     def _schedules(self) -> None:
         """What EventBridge schedules do in AWS: call each scheduled handler, at start and then on
@@ -136,6 +144,8 @@ class LocalStack:
             thread.join(timeout=5)
         if self._moto:
             self._moto.stop()
+        if self.relay:
+            self.relay.close()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -23,7 +23,7 @@ public_api = Blueprint(__name__)
 def citizen_page(token: str) -> Response:
     _limit(Rule.CITIZEN_READ)
     problem, language = citizen_uploads.page_state(token, deps=bootstrap.deps())
-    headers = pages.security_headers(bootstrap.upload_origin())
+    headers = pages.upload_page_headers(bootstrap.upload_origin())
     if problem is None:
         return Response(body=pages.upload_page(), status_code=200, headers=headers)
     status, html = pages.error_page(problem, language or _browser_language())

@@ -9,9 +9,6 @@
   'use strict';
 
   const MAX_PARALLEL = 3;             // uploads at once: more only fights for a phone's uplink
-  const MAX_ATTEMPTS = 3;             // the first try plus two automatic retries
-  const RETRY_DELAYS_MS = [1500, 5000];
-  const URL_SAFETY_MS = 60 * 1000;    // ask for a fresh URL when the old one has less than this left
   const CAPTION_MAX = 1000;
 
   // Some phones hand over files without a type (HEIC, MOV on older Android): guess from the
@@ -44,9 +41,14 @@
     declared: 0,       // files already declared on the server for this link
     items: [],         // one per chosen file, in the order shown
     nextKey: 1,
-    phase: 'loading',  // loading | picking | sending | finishing | done | broken
+    phase: 'loading',  // loading | picking | sending | checking | finishing | done | broken
     wakeLock: null,
+    pending: [],       // files declared earlier and not yet arrived (from this phone's storage)
+    rate: { at: 0, bytes: 0, bps: 0 },
   };
+  const T = window.CitizenTransfer;
+  const STORE_KEY = 'citizen-upload:' + API_BASE;
+  const VERDICT_WAIT_MS = 120000;     // after this the page says "received, still being checked"
 
   const $ = (id) => document.getElementById(id);
 
@@ -133,8 +135,11 @@
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
     if (!response.ok) {
-      const message = data && typeof data.message === 'string' ? data.message : t('error.unexpected');
-      throw new ApiError(data && data.code ? data.code : 'http_' + response.status, message, response.status);
+      const code = data && data.code ? data.code : 'http_' + response.status;
+      const own = t('error.code.' + code);  // the citizen's language when we have the words
+      const message = own !== 'error.code.' + code ? own
+        : (data && typeof data.message === 'string' ? data.message : t('error.unexpected'));
+      throw new ApiError(code, message, response.status);
     }
     if (data === null) throw new ApiError('bad_response', t('error.unexpected'), response.status);
     return data;
@@ -183,7 +188,10 @@
       failure = err;
     }
     state.strings = await stringsLoading;
-    state.lang = session && state.strings[session.language] ? session.language : 'en';
+    const browser = (navigator.language || 'en').slice(0, 2).toLowerCase();
+    state.lang = session && state.strings[session.language] ? session.language
+      : (state.strings[browser] ? browser : 'en');
+    setupLanguagePicker();
     applyStaticStrings();
     show('loading', false);
     if (failure) {
@@ -199,6 +207,21 @@
     show('form', true);
   }
 
+  function setupLanguagePicker() {
+    const picker = $('lang');
+    picker.value = state.lang;
+    picker.addEventListener('change', () => {
+      if (!state.strings[picker.value]) return;
+      state.lang = picker.value;
+      applyStaticStrings();
+      if (state.session) renderSessionTexts(state.session);
+      for (const item of state.items) relabel(item);
+      if (state.phase === 'picking') { updatePicker(); updateSendBar(); }
+      if (state.phase === 'done') showConfirmation(state.result);
+      else updateOverall();
+    });
+  }
+
   function showBrokenLink(err) {
     state.phase = 'broken';
     const titleKey = 'error.' + err.code + '.title';
@@ -208,6 +231,16 @@
   }
 
   function renderSession(session) {
+    renderSessionTexts(session);
+    $('file-input').setAttribute('accept', acceptAttribute(session.allowed_types || []));
+    $('file-input').addEventListener('change', onFilesChosen);
+    $('send').addEventListener('click', onSend);
+    $('finish-retry').addEventListener('click', finish);
+    state.pending = loadPending();
+    showPending();
+  }
+
+  function renderSessionTexts(session) {
     const agency = session.agency_name || '';
     $('agency-name').textContent = agency || t('header.agency_unknown');
     document.title = agency ? t('page.title') + ' — ' + agency : t('page.title');
@@ -223,10 +256,49 @@
       $('already').textContent = tp('already', state.declared, { remaining: Math.max(0, remainingSlots()) });
       show('already', true);
     }
-    $('file-input').setAttribute('accept', acceptAttribute(session.allowed_types || []));
-    $('file-input').addEventListener('change', onFilesChosen);
-    $('send').addEventListener('click', onSend);
-    $('finish-retry').addEventListener('click', finish);
+    $('accepted').textContent = t('accepted', { types: acceptedNames(session.allowed_types || []) });
+  }
+
+  // "photos (JPEG, PNG…), videos (MP4, MOV…)": what may be sent, said before anything is picked.
+  function acceptedNames(allowed) {
+    const byKind = {};
+    for (const type of allowed) {
+      const kind = kindOf(type);
+      const ext = Object.keys(TYPE_BY_EXTENSION).find((e) => TYPE_BY_EXTENSION[e] === type) || type.split('/')[1];
+      (byKind[kind] = byKind[kind] || []).push(ext.toUpperCase());
+    }
+    return Object.entries(byKind).map(([kind, exts]) => t('kinds.' + kind) + ' (' + exts.join(', ') + ')').join('; ');
+  }
+
+  /* ---------- resuming after a reload ---------- */
+
+  function loadPending() {
+    try { return JSON.parse(localStorage.getItem(STORE_KEY) || '[]'); } catch (err) { return []; }
+  }
+
+  function savePending() {
+    const open = state.items.filter((it) => it.fileId && !['done', 'skipped'].includes(it.status))
+      .map((it) => ({ fileId: it.fileId, name: it.file.name, size: it.file.size,
+                      lastModified: it.file.lastModified, type: it.type }));
+    const others = state.pending.filter((p) => !open.some((o) => o.fileId === p.fileId));
+    try { localStorage.setItem(STORE_KEY, JSON.stringify(others.concat(open))); } catch (err) { /* private mode */ }
+  }
+
+  function forgetPending(fileId) {
+    state.pending = state.pending.filter((p) => p.fileId !== fileId);
+    savePending();
+  }
+
+  function showPending() {
+    const note = $('resume-note');
+    note.hidden = state.pending.length === 0;
+    note.textContent = state.pending.length
+      ? t('resume.note', { names: state.pending.map((p) => p.name).join(', ') }) : '';
+  }
+
+  function pendingMatch(file) {
+    return state.pending.find((p) => p.name === file.name && p.size === file.size
+                                     && p.lastModified === file.lastModified);
   }
 
   // "image/*,video/*,audio/*,application/pdf": wildcards let phones offer the camera and
@@ -244,7 +316,7 @@
   /* ---------- choosing files ---------- */
 
   function remainingSlots() {
-    return state.session.max_files - state.declared - state.items.length;
+    return state.session.max_files - state.declared - state.items.filter((it) => !it.resumed).length;
   }
 
   function contentTypeOf(file) {
@@ -256,6 +328,22 @@
       if (guess && (!type || type === 'application/octet-stream')) type = guess;
     }
     return type;
+  }
+
+  // A file with no type and no extension: look at its first bytes before refusing it.
+  async function sniff(file) {
+    const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    const text = String.fromCharCode.apply(null, Array.from(head));
+    if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
+    if (text.startsWith('\x89PNG')) return 'image/png';
+    if (text.startsWith('GIF8')) return 'image/gif';
+    if (text.startsWith('%PDF')) return 'application/pdf';
+    if (text.startsWith('RIFF') && text.slice(8, 12) === 'WEBP') return 'image/webp';
+    if (text.startsWith('RIFF') && text.slice(8, 12) === 'WAVE') return 'audio/wav';
+    if (text.startsWith('ID3')) return 'audio/mpeg';
+    if (text.startsWith('OggS')) return 'audio/ogg';
+    if (text.slice(4, 8) === 'ftyp') return text.slice(8, 10) === 'qt' ? 'video/quicktime' : 'video/mp4';
+    return '';
   }
 
   function kindOf(type) {
@@ -270,6 +358,7 @@
     const same = state.items.some((it) => it.file.name === file.name && it.file.size === file.size
                                          && it.file.lastModified === file.lastModified);
     if (same) return t('reject.duplicate', { name: file.name });
+    if (!type) return t('reject.type', { name: file.name });
     if (!session.allowed_types.includes(type)) return t('reject.type', { name: file.name });
     if (file.size <= 0) return t('reject.empty', { name: file.name });
     if (file.size > session.max_file_bytes) {
@@ -279,29 +368,38 @@
     return null;
   }
 
-  function onFilesChosen(event) {
+  async function onFilesChosen(event) {
     const input = event.target;
+    const files = Array.from(input.files || []);
+    input.value = '';  // so the same file can be picked again after removing it
     const messages = $('pick-messages');
     messages.textContent = '';
     clearError();
-    for (const file of Array.from(input.files || [])) {
-      const type = contentTypeOf(file);
-      const problem = rejectionFor(file, type);
-      if (problem) {
-        messages.appendChild(el('li', { text: problem }));
-      } else {
-        addItem(file, type);
+    const refused = [];
+    for (const file of files) {
+      const earlier = pendingMatch(file);
+      if (earlier && !state.items.some((it) => it.fileId === earlier.fileId)) {
+        addItem(file, earlier.type, earlier.fileId);  // the same file as before the reload: resume it
+        continue;
       }
+      let type = contentTypeOf(file);
+      if (!type && !file.name.includes('.')) type = await sniff(file);
+      const problem = rejectionFor(file, type);
+      if (problem) refused.push(file.name); else addItem(file, type);
     }
-    input.value = '';  // so the same file can be picked again after removing it
+    if (refused.length) {
+      const summary = tp('reject.summary', refused.length, { names: refused.join(', ') });
+      messages.appendChild(el('li', { text: summary }));
+    }
     updatePicker();
     updateSendBar();
   }
 
-  function addItem(file, type) {
+  function addItem(file, type, resumeId) {
     const item = {
       key: state.nextKey++, file: file, type: type, kind: kindOf(type), caption: '',
-      status: 'ready', fileId: null, upload: null, sent: 0, error: '', previewUrl: null, row: null,
+      status: 'ready', fileId: resumeId || null, upload: null, sent: 0, error: '', previewUrl: null, row: null,
+      resumed: !!resumeId, verdict: null,
     };
     item.row = buildRow(item);
     state.items.push(item);
@@ -398,6 +496,7 @@
     // Bring the overall progress into view: with many files it would be below the fold.
     $('upload-heading').focus();
     const fresh = state.items.filter((item) => !item.fileId);
+    for (const item of state.items) if (item.resumed) setStatus(item, 'waiting');
     try {
       await declare(fresh);
     } catch (err) {
@@ -432,106 +531,109 @@
     if (phase === 'sending') holdWakeLock(); else releaseWakeLock();
   }
 
-  // One request for all new files: the server checks the limits and returns one presigned
-  // POST per file, in the order asked.
+  // One request for all new files: the server checks the limits and returns, per file, a
+  // presigned POST bound to its hash (small files, hashed first) or a multipart offer (large ones).
   async function declare(items) {
     if (items.length === 0) return;
     $('overall-text').textContent = t('upload.preparing');
-    const files = items.map((item) => {
+    const threshold = state.session.multipart_threshold || Infinity;
+    const files = [];
+    for (const item of items) {
       const entry = { name: item.file.name, size: item.file.size, content_type: item.type };
       const caption = item.caption.trim().slice(0, CAPTION_MAX);
       if (caption) entry.caption = caption;
-      return entry;
-    });
+      if (item.file.size <= threshold) {
+        const sha256 = await T.hashFile(item.file);
+        if (sha256) entry.sha256 = sha256;
+      }
+      files.push(entry);
+    }
     const response = await callApi('/uploads', { files: files });
     state.declared += items.length;
     items.forEach((item, index) => {
       const upload = response.uploads[index];
       item.fileId = upload.file_id;
       item.upload = upload;
+      item.sha256 = files[index].sha256 || null;
       setStatus(item, 'waiting');
     });
+    savePending();
     updateOverall();
   }
 
-  // A small worker pool: each worker takes the next waiting file until none are left.
+  // A small pool: each worker takes the next waiting file until none are left.
   async function runQueue(items) {
     const queue = items.slice();
     const worker = async () => {
-      while (queue.length) await uploadWithRetries(queue.shift());
+      while (queue.length) await transfer(queue.shift());
     };
     const workers = [];
     for (let i = 0; i < Math.min(MAX_PARALLEL, queue.length); i += 1) workers.push(worker());
     await Promise.all(workers);
   }
 
-  async function uploadWithRetries(item) {
-    let lastStatus = null;
+  // Sends one file until it is in, however often the network drops; only the server refusing
+  // (an expired link, a file given up) stops it.
+  async function transfer(item) {
     item.error = '';
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      if (attempt > 1) {
-        setStatus(item, 'retrying');
-        await sleep(RETRY_DELAYS_MS[attempt - 2] || 5000);
+    const onRetry = () => { setStatus(item, navigator.onLine === false ? 'offline' : 'retrying'); };
+    try {
+      setStatus(item, 'uploading');
+      const multipart = item.upload ? !!item.upload.multipart : await isMultipart(item);
+      if (multipart) {
+        await T.sendInParts({ api: callApi, base: '/uploads/' + item.fileId, file: blobWithType(item),
+                              onRetry: onRetry, onProgress: (bytes) => {
+                                item.sent = bytes;
+                                if (item.status !== 'uploading') setStatus(item, 'uploading');
+                                scheduleProgress(item);
+                              } });
+      } else {
+        await T.persist(async (tries) => {
+          if (!item.upload || tries > 0) await refreshUrl(item);
+          setStatus(item, 'uploading');
+          item.sent = 0;
+          await postToS3(item);
+        }, onRetry);
       }
-      try {
-        if (attempt > 1 && needsFreshUrl(item, lastStatus)) await refreshUrl(item);
-        setStatus(item, 'uploading');
-        await postToS3(item);
-        item.sent = item.file.size;
-        setStatus(item, 'done');
-        updateOverall();
-        announce(t('upload.file_done', { name: item.file.name }));
-        return;
-      } catch (err) {
-        lastStatus = err.status;
-        item.sent = 0;
-        updateOverall();
-        // The API refusing to sign again (e.g. the link expired) will not change on retry.
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
-          item.error = err.message;
-          break;
-        }
-      }
+      item.sent = item.file.size;
+      setStatus(item, 'checking');
+      updateOverall();
+      announce(t('upload.file_done', { name: item.file.name }));
+    } catch (err) {
+      item.sent = 0;
+      item.error = err.message;
+      setStatus(item, 'failed');
+      updateOverall();
+      announce(t('upload.file_failed', { name: item.file.name }));
     }
-    setStatus(item, 'failed');
-    announce(t('upload.file_failed', { name: item.file.name }));
   }
 
-  // Presigned POSTs expire (S3 answers 403 then); the page may also have sat in a pocket.
-  function needsFreshUrl(item, lastStatus) {
-    const expires = Date.parse(item.upload.expires_at);
-    return lastStatus === 403 || isNaN(expires) || expires - Date.now() < URL_SAFETY_MS;
+  // A file resumed after a reload: the server knows whether it goes in parts.
+  async function isMultipart(item) {
+    try {
+      await callApi('/uploads/' + item.fileId + '/parts');
+      return true;
+    } catch (err) {
+      if (err.code === 'upload_not_found') return false;
+      throw err;
+    }
   }
 
   async function refreshUrl(item) {
-    const response = await callApi('/uploads', { files: [{
-      name: item.file.name, size: item.file.size, content_type: item.type, file_id: item.fileId,
-    }] });
+    const entry = { name: item.file.name, size: item.file.size, content_type: item.type, file_id: item.fileId };
+    if (item.sha256) entry.sha256 = item.sha256;
+    const response = await callApi('/uploads', { files: [entry] });
     item.upload = response.uploads[0];
   }
 
-  // XMLHttpRequest rather than fetch: only XHR reports upload progress.
   function postToS3(item) {
-    return new Promise((resolve, reject) => {
-      const form = new FormData();
-      // S3 requires the policy fields before the file, and the file as the last part.
-      for (const [name, value] of Object.entries(item.upload.fields || {})) form.append(name, value);
-      form.append('file', blobWithType(item), item.file.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', item.upload.url);
-      xhr.upload.addEventListener('progress', (event) => {
-        if (!event.lengthComputable || !event.total) return;
-        item.sent = Math.min(item.file.size, Math.round(item.file.size * event.loaded / event.total));
-        scheduleProgress(item);
-      });
-      xhr.addEventListener('load', () => {
-        if (xhr.status >= 200 && xhr.status < 300) resolve();
-        else reject(Object.assign(new Error('upload failed'), { status: xhr.status }));
-      });
-      for (const name of ['error', 'abort', 'timeout']) {
-        xhr.addEventListener(name, () => reject(Object.assign(new Error('upload ' + name), { status: 0 })));
-      }
-      xhr.send(form);
+    const form = new FormData();
+    // S3 requires the policy fields before the file, and the file as the last part.
+    for (const [name, value] of Object.entries(item.upload.fields || {})) form.append(name, value);
+    form.append('file', blobWithType(item), item.file.name);
+    return T.send('POST', item.upload.url, form, {}, (loaded) => {
+      item.sent = Math.min(item.file.size, loaded);
+      scheduleProgress(item);
     });
   }
 
@@ -540,7 +642,6 @@
     return item.file.type === item.type ? item.file : item.file.slice(0, item.file.size, item.type);
   }
 
-  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
   /* ---------- progress ---------- */
 
@@ -554,7 +655,7 @@
     progressFrame = requestAnimationFrame(() => {
       progressFrame = 0;
       for (const dirty of progressDirty) {
-        if (dirty.status === 'uploading') setStatus(dirty, 'uploading');
+        if (['uploading', 'retrying', 'offline'].includes(dirty.status)) setStatus(dirty, dirty.status);
       }
       progressDirty.clear();
       updateOverall();
@@ -565,13 +666,14 @@
     item.status = status;
     const row = item.row;
     const size = item.file.size;
-    row.progress.value = status === 'done' ? 1 : (size ? item.sent / size : 0);
+    row.progress.value = ['done', 'checking', 'verified', 'refused'].includes(status) ? 1 : (size ? item.sent / size : 0);
     const percent = Math.floor(100 * item.sent / (size || 1));
     row.status.textContent = status === 'uploading' ? t('file.status.uploading', { percent: percent })
       : t('file.status.' + status);
     row.li.className = 'file is-' + status;
-    row.error.textContent = item.error;
-    row.error.hidden = !(status === 'failed' && item.error);
+    const problem = status === 'refused' ? t('refused.' + (item.verdict && item.verdict.reject_code || 'other')) : item.error;
+    row.error.textContent = problem;
+    row.error.hidden = !((status === 'failed' || status === 'refused') && problem);
     row.actions.hidden = status !== 'failed';
   }
 
@@ -583,11 +685,36 @@
     bar.max = total || 1;
     bar.value = sent;
     $('overall-text').textContent = t('upload.overall_text', { sent: formatBytes(sent), total: formatBytes(total) });
+    $('overall-rate').textContent = rateText(sent, total);
+  }
+
+  // Speed over the last few seconds and the time left at that speed.
+  function rateText(sent, total) {
+    const now = performance.now();
+    const r = state.rate;
+    if (!r.at || sent < r.bytes) { r.at = now; r.bytes = sent; return ''; }
+    if (now - r.at >= 2000) {
+      const bps = 1000 * (sent - r.bytes) / (now - r.at);
+      r.bps = r.bps ? 0.6 * r.bps + 0.4 * bps : bps;
+      r.at = now; r.bytes = sent;
+    }
+    if (state.phase !== 'sending' || !r.bps || sent >= total) return '';
+    const seconds = Math.round((total - sent) / r.bps);
+    const left = seconds < 90 ? t('time.seconds', { n: seconds }) : t('time.minutes', { n: Math.ceil(seconds / 60) });
+    return t('upload.rate', { speed: formatBytes(r.bps), left: left });
+  }
+
+  function relabel(item) {
+    const row = item.row;
+    row.remove.textContent = t('file.remove');
+    row.captionLabel.textContent = t('file.caption_label');
+    row.retry.textContent = t('file.retry');
+    setStatus(item, item.status);
   }
 
   /* ---------- after a round of uploads ---------- */
 
-  const ACTIVE = ['waiting', 'uploading', 'retrying'];
+  const ACTIVE = ['waiting', 'uploading', 'retrying', 'offline'];
 
   // Called whenever some uploads end. Finishing waits until every file is sent or given up.
   function afterRound() {
@@ -603,6 +730,30 @@
       return;
     }
     summary.hidden = true;
+    checkThenFinish();
+  }
+
+  // After 100%: wait for the server's verdict on each file before saying anything was received.
+  async function checkThenFinish() {
+    state.phase = 'checking';
+    $('overall-text').textContent = t('upload.checking');
+    announce(t('upload.checking'));
+    const waiting = () => state.items.filter((it) => it.status === 'checking');
+    const until = Date.now() + VERDICT_WAIT_MS;
+    while (waiting().length && Date.now() < until) {
+      try {
+        const answer = await callApi('/files');
+        for (const verdict of answer.files) {
+          const item = state.items.find((it) => it.fileId === verdict.file_id);
+          if (!item || item.status !== 'checking') continue;
+          if (verdict.status === 'verified') { item.verdict = verdict; setStatus(item, 'verified'); }
+          if (verdict.status === 'rejected') { item.verdict = verdict; setStatus(item, 'refused'); }
+        }
+      } catch (err) { /* a dropped answer: ask again */ }
+      if (waiting().length) await T.sleep(1000);
+    }
+    for (const item of state.items) if (item.fileId) forgetPending(item.fileId);
+    state.phase = 'sending';
     finish();
   }
 
@@ -626,7 +777,7 @@
 
   async function finish() {
     if (state.phase !== 'sending') return;
-    const sent = state.items.filter((item) => item.status === 'done');
+    const sent = state.items.filter((item) => ['checking', 'verified', 'refused'].includes(item.status));
     if (sent.length === 0) {
       // Nothing arrived: completing would close the link for nothing. Let them try again.
       for (const item of state.items) dropItem(item);
@@ -653,19 +804,33 @@
         return;
       }
     }
-    showConfirmation(result, sent.length);
+    state.result = result;
+    showConfirmation(result);
   }
 
-  function showConfirmation(result, sentCount) {
+  // Each file as the server judged it: received and verified, refused (and why), or received
+  // and still being checked. A summary line first, then one line per file.
+  function showConfirmation(result) {
     state.phase = 'done';
     releaseWakeLock();
     clearError();
-    // Count what this page actually delivered: the server's `files` also counts files that
-    // were declared but then given up, which would overstate what arrived.
-    const count = sentCount;
+    const sent = state.items.filter((item) => ['checking', 'verified', 'refused'].includes(item.status));
+    const refused = sent.filter((item) => item.status === 'refused');
+    const count = sent.length - refused.length;
     const agency = state.session.agency_name;
     $('confirm-count').textContent = agency ? tp('confirm.count', count, { agency: agency })
       : tp('confirm.count_generic', count);
+    $('confirm-refused').hidden = refused.length === 0;
+    $('confirm-refused').textContent = refused.length ? tp('confirm.refused', refused.length) : '';
+    const list = $('confirm-files');
+    list.textContent = '';
+    for (const item of sent) {
+      const line = item.status === 'verified' ? t('confirm.file_verified', { name: item.file.name })
+        : item.status === 'refused' ? t('confirm.file_refused', { name: item.file.name,
+                                        reason: t('refused.' + (item.verdict.reject_code || 'other')) })
+          : t('confirm.file_checking', { name: item.file.name });
+      list.appendChild(el('li', { className: 'is-' + item.status, text: line }));
+    }
     $('confirm-reference').textContent = result.submission_id ? t('confirm.reference', { id: result.submission_id }) : '';
     for (const item of state.items) if (item.previewUrl) URL.revokeObjectURL(item.previewUrl);
     show('form', false);
@@ -676,7 +841,7 @@
 
   /* ---------- staying alive while sending ---------- */
 
-  function isBusy() { return state.phase === 'sending' || state.phase === 'finishing'; }
+  function isBusy() { return ['sending', 'checking', 'finishing'].includes(state.phase); }
 
   window.addEventListener('beforeunload', (event) => {
     if (!isBusy()) return undefined;

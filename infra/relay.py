@@ -1,0 +1,93 @@
+"""A TCP relay on loopback in front of moto, for the browser's S3 traffic: tests cut the connection
+(reset every open one) or freeze it (bytes stop moving, sockets stay open) to act out a phone losing
+its network, which a browser's own offline switch cannot do on loopback. It counts the bytes the
+browser sent, so a bench can say how much a cut cost."""
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import suppress
+
+
+class Relay:
+    def __init__(self, target_port: int, *, host: str = "127.0.0.1") -> None:
+        self.target = (host, target_port)
+        self._server = socket.create_server((host, 0))
+        self.port = self._server.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._refusing = threading.Event()
+        self._stop = threading.Event()
+        self.bytes_up = 0  # browser -> S3
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self._refusing.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open |= {client, upstream}
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, up: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                self._flowing.wait()
+                if up:
+                    with self._lock:
+                        self.bytes_up += len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(source, sink)
+
+    def _drop(self, *sockets: socket.socket) -> None:
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+            with self._lock:
+                self._open.discard(sock)
+
+    def cut(self, *, refuse: bool = True) -> None:
+        """Reset every open connection; with `refuse`, new ones are closed too until `restore`."""
+        if refuse:
+            self._refusing.set()
+        with self._lock:
+            doomed = list(self._open)
+        for sock in doomed:
+            with suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self._drop(*doomed)
+
+    def freeze(self) -> None:
+        """Stop moving bytes (connections stay open: what a stalled mobile link looks like)."""
+        self._flowing.clear()
+
+    def restore(self) -> None:
+        self._refusing.clear()
+        self._flowing.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.restore()
+        self.cut(refuse=False)
+        self._server.close()
