@@ -3,6 +3,7 @@
 The session stack hands the browser S3 URLs that go through a TCP relay (infra/relay.py) and sends
 files over 6 MiB in 5 MiB parts. Cutting the relay resets the page's connections to S3 as a lost
 mobile network would (the browser's own offline switch does not cut loopback)."""
+# ruff: noqa: F811 - `page` is the shared browser fixture, imported and used by name
 from __future__ import annotations
 
 import hashlib
