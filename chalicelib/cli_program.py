@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import cli_program_runs
+
 if TYPE_CHECKING:
     from .domain.models import Principal
     from .services.deps import Deps
@@ -44,6 +46,7 @@ def add_parsers(commands: Any) -> None:
         one = commands.add_parser(name, help=what)
         one.add_argument("use_case_id")
     commands.add_parser("program-requests", help="open withdrawal and removal requests, earliest due first")
+    cli_program_runs.add_parsers(commands)
     rules = commands.add_parser("program-settings", help="show the terms date and notice period, or set them")
     rules.add_argument("--notice-days", type=int, help="days from announcement to effect (never under 30)")
     rules.add_argument("--terms-from", help="contracts executed on/after this day (YYYY-MM-DD) carry the terms")
@@ -114,4 +117,4 @@ def _settings(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
 NAMES = ("program-contract", "program-end-contract", "program-publish-terms", "program-retire-terms",
          "program-use-cases", "program-create-use-case", "program-edit-use-case", "program-announce",
          "program-activate", "program-retire-use-case", "program-requests", "program-settings", "program-feedback")
-OPERATIONS = dict.fromkeys(NAMES, _run)
+OPERATIONS = dict.fromkeys(NAMES, _run) | cli_program_runs.OPERATIONS  # runs and receipts (issue 11)

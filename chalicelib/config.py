@@ -34,6 +34,11 @@ class Settings(BaseModel):
                                      le=5 * 10**9)
     part_bytes: int = Field(default=16 * MIB, alias="MULTIPART_PART_BYTES", ge=5 * MIB, le=5 * GIB)
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    # The improvement program's own table, bucket and receipt-signing key (issue 11); only the
+    # program's functions need them (bootstrap.program_deps refuses to run without them).
+    program_table_name: str | None = Field(default=None, alias="PROGRAM_TABLE_NAME")
+    program_bucket: str | None = Field(default=None, alias="PROGRAM_BUCKET")
+    receipt_signing_key: str | None = Field(default=None, alias="RECEIPT_SIGNING_KEY")
     # Rate limits of the public routes, per client address (portals carry their own caps).
     access_requests_per_hour: int = Field(default=10, alias="RATE_ACCESS_REQUESTS_PER_HOUR", ge=1)
     citizen_reads_per_minute: int = Field(default=120, alias="RATE_CITIZEN_READS_PER_MINUTE", ge=1)

@@ -12,14 +12,16 @@ import boto3
 from infra import cfn, reconcile
 
 STACK_NAME = "citizen-evidence-local"
-TABLES = {"MainTable": "TABLE_NAME", "AuditTable": "AUDIT_TABLE_NAME", "AuditInboxTable": "AUDIT_INBOX_TABLE_NAME"}
+TABLES = {"MainTable": "TABLE_NAME", "AuditTable": "AUDIT_TABLE_NAME", "AuditInboxTable": "AUDIT_INBOX_TABLE_NAME",
+          "ProgramTable": "PROGRAM_TABLE_NAME"}
 
 
 def provision(*, page_origin: str, report: Callable[[str], None], stage: str = "local") -> dict[str, str]:
     # moto warns once per resource type its CloudFormation skips; reconcile.py covers those.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
     cloudformation = boto3.client("cloudformation")
-    parameters = {"Stage": stage, "CitizenPageOrigins": page_origin, "PointInTimeRecoveryDays": "14"}
+    parameters = {"Stage": stage, "CitizenPageOrigins": page_origin, "PointInTimeRecoveryDays": "14",
+                  "ProgramRecoveryDays": "7"}
     cloudformation.create_stack(
         StackName=STACK_NAME, TemplateBody=cfn.TEMPLATE.read_text(),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
@@ -48,6 +50,8 @@ def _fixers(parameters: dict[str, Any], outputs: dict[str, str]) -> list[reconci
         boto3.client("s3"), bucket, resolve(resources["EvidenceBucket"]["Properties"]),
         resolve(resources["EvidenceBucketPolicy"]["Properties"]["PolicyDocument"]),
     )
+    fixers += reconcile.program_fixers(boto3.client("s3"), boto3.client("kms"), outputs["ProgramBucket"],
+                                       resources["ProgramBucket"]["Properties"], os.environ["RECEIPT_SIGNING_KEY"])
     db = boto3.client("dynamodb")
     for logical in TABLES:
         fixers += reconcile.table_fixers(db, outputs[logical], resolve(resources[logical]["Properties"]))
@@ -58,6 +62,7 @@ def _check_names_match_app_config(outputs: dict[str, str]) -> None:
     """.chalice/config.json names the resources too: a drift would only show at the first request."""
     expected = {os.environ[var]: logical for logical, var in TABLES.items()}
     expected[os.environ["EVIDENCE_BUCKET"]] = "EvidenceBucket"
+    expected[os.environ["PROGRAM_BUCKET"]] = "ProgramBucket"
     expected[os.environ["EXPORT_QUEUE_NAME"]] = "ExportQueue"
     for name, logical in expected.items():
         if outputs.get(logical) != name:

@@ -88,6 +88,35 @@ def table_fixers(db: Any, table: str, props: dict[str, Any]) -> list[Fixer]:
     return fixers
 
 
+def program_fixers(s3: Any, kms: Any, bucket: str, props: dict[str, Any], signing_alias: str) -> list[Fixer]:
+    """The improvement program's bucket (versioned, noncurrent versions expire) and its receipt
+    key: moto's CloudFormation makes every KMS key symmetric, so an ECC signing key is made here
+    and the template's alias pointed at it."""
+    rule = next(r for r in props["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in r)
+    lifecycle = {"Rules": [{"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": ""},
+                            "NoncurrentVersionExpiration": rule["NoncurrentVersionExpiration"]}]}
+
+    def signing_key() -> None:
+        made = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY",
+                              Description="Signs the improvement program's deletion receipts (local)")
+        try:
+            kms.update_alias(AliasName=signing_alias, TargetKeyId=made["KeyMetadata"]["KeyId"])
+        except kms.exceptions.NotFoundException:  # moto made no alias for the template's key
+            kms.create_alias(AliasName=signing_alias, TargetKeyId=made["KeyMetadata"]["KeyId"])
+
+    return [
+        Fixer(f"{bucket}: versioning",
+              lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}),
+              lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"),
+        Fixer(f"{bucket}: noncurrent versions expire",
+              lambda: s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle),
+              lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0].get(
+                  "NoncurrentVersionExpiration") == rule["NoncurrentVersionExpiration"]),
+        Fixer(f"{signing_alias}: an ECC_NIST_P256 signing key", signing_key,
+              lambda: kms.describe_key(KeyId=signing_alias)["KeyMetadata"].get("KeySpec") == "ECC_NIST_P256"),
+    ]
+
+
 def run(fixers: list[Fixer], report: Callable[[str], None]) -> None:
     for fixer in fixers:
         if fixer.check is None:

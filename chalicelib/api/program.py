@@ -3,13 +3,16 @@ the admin's changes: accept Tier 2 terms, withdraw, ask for content to be taken 
 docs/PROGRAM.md; each change commits its audit event (services/program.py)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
 from ..domain import program as rules
+from ..domain.errors import NotFound
 from ..domain.program_commands import AcceptTier2, RequestRemoval, RequestWithdrawal
+from ..domain.receipts import ReceiptId
 from ..http import handled, json_response, parse
 from ..services import program as service
 from .common import agency_key, body, caller
@@ -55,3 +58,22 @@ def request_removal() -> Response:
     cmd = parse(RequestRemoval, body())
     made = service.request_removal(principal, cmd.submission_ids, cmd.case_ref, deps=deps)
     return json_response(request_view(made, deps.clock.now().date()), status=201)
+
+
+@program_api.route("/agency/program/receipts/{receipt_id}", methods=["GET"], authorizer=agency_key)
+@handled
+def deletion_receipt(receipt_id: str) -> Response:
+    """A signed deletion receipt of the caller's agency, with the public key that verifies it;
+    another agency's receipt is not found, as is an id that is not one."""
+    from ..cli_program_runs import public_key_b64
+    from ..services import access, program_deletion
+
+    deps, principal = bootstrap.deps(), caller()
+    access.allow(principal, access.Capability.READ, deps=deps)
+    receipt_id = parse(ReceiptId, json.dumps({"receipt_id": receipt_id}).encode()).receipt_id
+    program = bootstrap.program_deps()
+    found = program_deletion.get_receipt(principal.agency_id, receipt_id, deps=program)
+    if found is None:
+        raise NotFound("No receipt has that id.", code="receipt_not_found")
+    return json_response(found.model_dump(mode="json") | {
+        "public_key_der_b64": public_key_b64(program.signer.public_key_der())})

@@ -8,10 +8,11 @@ import hashlib
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
+from .commands import Command
 from .models import Record
 
 GENESIS = "0" * 64
@@ -91,3 +92,9 @@ def chain_problem(receipt: Receipt) -> Problem | None:
             return Problem.ENTRY_ALTERED
         prev = entry.hash
     return None if prev == receipt.head_hash else Problem.HEAD_MISMATCH
+
+
+class ReceiptId(Command):
+    """`GET /agency/program/receipts/{receipt_id}`: a request id, or `retention-<agency>-<submission>`."""
+
+    receipt_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")]

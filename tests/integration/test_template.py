@@ -44,7 +44,7 @@ def test_the_bucket_is_private_versioned_and_kms_encrypted():
 
 def test_every_table_has_kms_encryption_and_point_in_time_recovery():
     tables = {k: v["Properties"] for k, v in resources().items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert set(tables) == {"MainTable", "AuditTable", "AuditInboxTable"}
+    assert set(tables) == {"MainTable", "AuditTable", "AuditInboxTable", "ProgramTable"}
     for props in tables.values():
         assert props["SSESpecification"]["SSEEnabled"] and props["SSESpecification"]["SSEType"] == "KMS"
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
@@ -55,7 +55,8 @@ def test_chalice_points_each_function_at_a_policy_file_that_exists():
     assert config["autogen_policy"] is False
     functions = config["stages"]["prod"]["lambda_functions"]
     assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest",
-                              "export_chunk", "license_daily", "sequence_audit", "program_notices"}
+                              "export_chunk", "license_daily", "sequence_audit", "program_notices",
+                              "program_extract", "program_delete"}
     for settings in functions.values():
         policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).resolve().read_text())
         assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
@@ -66,3 +67,22 @@ def test_the_audit_inbox_streams_its_keys_to_wake_the_sequencer_and_keeps_its_ev
     assert inbox["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
     assert inbox["DeletionPolicy"] == "Retain" and inbox["Properties"]["DeletionProtectionEnabled"]
     assert [k["AttributeName"] for k in inbox["Properties"]["KeySchema"]] == ["agency_id", "event_id"]
+
+
+def test_program_storage_keeps_deletion_plus_restore_window_within_30_days():
+    """Issue 11: the program's table is restorable for at most 7 days, its bucket's overwritten
+    versions expire within 7, there is no Object Lock, and the alarm fires 7 days before a
+    request's due date, so a deletion done by then stays restorable no later than day 30."""
+    template = resources()
+    window = template["ProgramTable"]["Properties"]["PointInTimeRecoverySpecification"]
+    assert window["RecoveryPeriodInDays"] == {"Ref": "ProgramRecoveryDays"}
+    assert cfn.load()["Parameters"]["ProgramRecoveryDays"]["MaxValue"] <= 7
+    bucket = template["ProgramBucket"]["Properties"]
+    assert "ObjectLockEnabled" not in bucket and "ObjectLockConfiguration" not in bucket
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    [rule] = [r for r in bucket["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in r]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 7
+    key = template["ReceiptSigningKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    alarm = template["ProgramRequestNearDueAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ProgramRequestsNearDue" and alarm["Threshold"] == 1

@@ -1,0 +1,169 @@
+"""The improvement program's part 2 on the local stack (DynamoDB, S3 and KMS in moto over HTTP,
+resources from infra/template.yaml): an extraction copies stripped images to the program bucket
+and adds nothing the second time; a withdrawal's deletion leaves no version in the bucket and no
+item in the program table, with a receipt signed by the KMS key that verifies with its public key
+alone (over HTTP for the agency, 404 for another, 400 for a bad id); and the deletion, killed at
+any AWS call and run again, finishes with one verifying receipt."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap, media_strip, receipt_verify
+from chalicelib.domain.models import EvidenceFile, FileStatus, Origin, Submission, SubmissionStatus
+from chalicelib.domain.program import Tier
+from chalicelib.domain.receipts import Receipt
+from chalicelib.services import custody, program_deletion, program_extraction
+from tests.e2e.test_program_api import record_contract
+from tests.e2e.test_sharing_api import new_agency
+from tests.integration.test_custody_crash import READS, CallKiller, Killed
+from tests.program_worlds import JPEG_WITH_GPS, active_use_case
+
+pytestmark = pytest.mark.integration
+
+
+def participant(files: int = 2) -> tuple[str, str, list[str]]:
+    """A fresh Tier 2 agency with `files` captured, submitted JPEGs two weeks old: (id, admin key, keys)."""
+    from chalicelib.domain.program import Acceptance
+
+    deps = bootstrap.deps()
+    agency_id, admin = new_agency(f"Program2 PD {uuid.uuid4().hex[:6]}")
+    record_contract(agency_id, date(2021, 5, 1))
+    now = deps.clock.now()
+    deps.program.add_acceptance(Acceptance(
+        acceptance_id=f"acc-{uuid.uuid4().hex[:8]}", agency_id=agency_id, tier=Tier.TIER_2, terms_version="t",
+        terms_sha256="0" * 64, accepted_by="key:admin", accepted_at=now - timedelta(days=30)),
+        event=custody.event(agency_id, deps=deps, actor="t", action="program.tier2_accepted", target="t"))
+    s3, keys = boto3.client("s3"), []
+    for n in range(files):
+        key = f"agencies/{agency_id}/s{n}/f{n}"
+        version = s3.put_object(Bucket=bootstrap.settings().evidence_bucket, Key=key, Body=JPEG_WITH_GPS,
+                                ContentType="image/jpeg")["VersionId"]
+        at = now - timedelta(days=14)
+        file = EvidenceFile(file_id=f"f{n}", name="IMG.jpg", size=len(JPEG_WITH_GPS), content_type="image/jpeg",
+                            key=key, status=FileStatus.VERIFIED, declared_at=at, sha256="a" * 64,
+                            version_id=version)
+        deps.submissions.open_submission(Submission(
+            submission_id=f"s{n}", agency_id=agency_id, origin=Origin.AGENCY_CAPTURE, link_id=f"s{n}",
+            case_ref="CASE-1", status=SubmissionStatus.SUBMITTED, created_at=at, submitted_at=at,
+            files={file.file_id: file}))
+        keys.append(key)
+    return agency_id, admin, keys
+
+
+def active_use_case_now() -> str:
+    deps, use_case_id = bootstrap.deps(), f"uc-{uuid.uuid4().hex[:8]}"
+    version = active_use_case("stripped_media_copy", tier=Tier.TIER_2, use_case_id=use_case_id,
+                              effective_on=deps.clock.now().date() - timedelta(days=1))
+    deps.program.add_use_case_version(version, event=custody.event("operator", deps=deps, actor="t",
+                                                                   action="program.use_case_created", target="u"))
+    return use_case_id
+
+
+def versions_left(keys: list[str]) -> int:
+    bucket = bootstrap.settings().program_bucket
+    listed = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix="program/")
+    return sum(1 for v in listed.get("Versions", []) + listed.get("DeleteMarkers", []) if v["Key"] in keys)
+
+
+def lineage_of(agency_id: str) -> list[str]:
+    return list(bootstrap.program_deps().store.artifacts_of_agency(agency_id))
+
+
+def test_extraction_then_withdrawal_deletes_everywhere_with_a_kms_signed_receipt(stack):
+    program = bootstrap.program_deps()
+    agency_id, admin, _ = participant()
+    use_case_id = active_use_case_now()
+    report = program_extraction.extract(use_case_id, deps=program)
+    ours = lineage_of(agency_id)
+    assert report["created"] >= 2 and len(ours) == 2
+    copies = [f"program/{a}" for a in ours]
+    s3 = boto3.client("s3")
+    body = s3.get_object(Bucket=bootstrap.settings().program_bucket, Key=copies[0])["Body"].read()
+    assert body == media_strip.strip(JPEG_WITH_GPS) and b"GPS" not in body
+    assert program_extraction.extract(use_case_id, deps=program)["created"] == 0
+
+    made = stack.agency(admin).post(f"{stack.api_url}/agency/program/withdrawal", json={})
+    assert made.status_code == 201, made.text
+    request_id = made.json()["request_id"]
+    request = next(r for r in bootstrap.deps().program.open_requests() if r.request_id == request_id)
+    done = program_deletion.enforce(request, deps=program, now=bootstrap.deps().clock.now())
+    assert done["outcome"] == "done" and done["artifacts"] == 2
+    assert lineage_of(agency_id) == [] and versions_left(copies) == 0
+    assert all(program.store.get_lineage(a) is None for a in ours)
+    assert request_id not in {r.request_id for r in bootstrap.deps().program.open_requests()}
+
+    got = stack.agency(admin).get(f"{stack.api_url}/agency/program/receipts/{request_id}")
+    assert got.status_code == 200, got.text
+    receipt, key = Receipt.model_validate(got.json()), got.json()["public_key_der_b64"]
+    import base64
+    assert len(receipt.entries) == 6 and receipt_verify.verify(receipt, base64.b64decode(key)) is None
+    forged = receipt.model_copy(update={"entries": receipt.entries[1:]})
+    assert receipt_verify.verify(forged, base64.b64decode(key)) is not None
+    assert stack.agency().get(f"{stack.api_url}/agency/program/receipts/{request_id}").status_code == 404
+    bad = stack.agency(admin).get(f"{stack.api_url}/agency/program/receipts/..%2Fx")
+    assert bad.status_code in (400, 404) and "code" in bad.json()
+
+
+class KmsCallKiller(CallKiller):
+    """The crash harness, counting KMS calls too (the receipt is signed there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        events = bootstrap.client("kms").meta.events
+        events.register("before-call.*.*", self._before)
+        events.register("after-call.*.*", self._after)
+
+
+@pytest.fixture(scope="module")
+def killer(stack) -> Iterator[KmsCallKiller]:
+    with stack.local.paused():
+        yield KmsCallKiller()
+
+
+def withdrawn() -> dict[str, Any]:
+    from chalicelib.domain.models import Principal, Role
+    from chalicelib.services import program
+
+    agency_id, _, keys = participant(files=1)
+    use_case_id = active_use_case_now()
+    program_extraction.extract(use_case_id, deps=bootstrap.program_deps())
+    admin = Principal(agency_id=agency_id, role=Role.AGENCY_ADMIN, key_id="crash-admin")
+    request = program.withdraw(admin, deps=bootstrap.deps())
+    return {"agency_id": agency_id, "request": request, "copies": [f"program/{a}" for a in lineage_of(agency_id)]}
+
+
+def delete(case: dict[str, Any]) -> None:
+    program_deletion.enforce(case["request"], deps=bootstrap.program_deps(), now=bootstrap.deps().clock.now())
+
+
+def state(case: dict[str, Any]) -> tuple[Any, ...]:
+    program = bootstrap.program_deps()
+    receipt = program.store.get_receipt(case["request"].request_id)
+    assert receipt is not None
+    verified = receipt_verify.verify(receipt, program.signer.public_key_der())
+    done = bootstrap.deps().program.withdrawals(case["agency_id"])[0].done_at is not None
+    return (lineage_of(case["agency_id"]), versions_left(case["copies"]), [(e.store, e.key.split("/")[-1][:0])
+            for e in receipt.entries], verified, done)
+
+
+def test_the_deletion_killed_at_any_aws_call_and_run_again_finishes(killer):
+    case = withdrawn()
+    with killer.counting():
+        delete(case)
+    calls, expected = killer.calls, state(case)
+    assert expected[0] == [] and expected[1] == 0 and len(expected[2]) == 3 and expected[3] is None and expected[4]
+    writes = {n for n, op in enumerate(killer.operations, start=1) if not op.startswith(READS)}
+    for at in range(1, calls + 1):
+        for after in (False, True) if at in writes else (False,):
+            case = withdrawn()
+            with killer.counting(at=at, after=after), contextlib.suppress(Killed):
+                delete(case)
+            delete(case)
+            assert state(case) == expected, f"killed {'after' if after else 'before'} call {at} of {calls}"
