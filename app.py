@@ -125,6 +125,34 @@ def abandoned_uploads(event: Any) -> dict[str, int]:
     return resumable.abort_abandoned(deps=bootstrap.deps())
 
 
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="program_extract")
+def program_extract(event: Any) -> dict[str, Any]:
+    """Each night, an extraction run for every active use case of the improvement program (only
+    eligible content; a run adds nothing it already took)."""
+    request_context.set_source("schedule:program_extract")
+    from chalicelib.services import program_extraction
+
+    return program_extraction.extract_all(deps=bootstrap.program_deps())
+
+
+@app.schedule(Cron(0, 4, "*", "*", "?", "*"), name="program_delete")
+def program_delete(event: Any) -> dict[str, Any]:
+    """Each day, the improvement program's deletions: every open withdrawal or removal (found on
+    the due index) and the copies of items retention deleted, each with a signed receipt. One
+    metric per request done, and the count of requests 7 days or less from due and not done
+    (infra/template.yaml alarms on it)."""
+    request_context.set_source("schedule:program_delete")
+    from chalicelib.services import program_deletion
+
+    report = program_deletion.run(deps=bootstrap.program_deps())
+    for done in report["requests"]:
+        metrics.add_metric(name="ProgramRequestDaysLeftWhenDone", unit="Count", value=done["days_left"])
+    metrics.add_metadata(key="program_requests_done", value=[r["request_id"] for r in report["requests"]])
+    metrics.add_metric(name="ProgramRequestsNearDue", unit="Count", value=len(report["near_due_not_done"]))
+    metrics.flush_metrics()
+    return report
+
+
 @app.on_cw_event(UPLOAD_EVENT_PATTERN, name="ingest_upload")
 def ingest_upload(event: CloudWatchEvent) -> dict[str, Any]:
     """An object landed in the evidence bucket: verify, hash and record it (once)."""
