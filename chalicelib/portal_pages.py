@@ -98,7 +98,7 @@ def _form(data: dict[str, Any], language: str, t: Any) -> str:
       <input class="caption" id="sms-phone" type="tel" autocomplete="tel" maxlength="16"
         aria-describedby="sms-phone-error">
       <p class="file-error field-error" id="sms-phone-error" hidden></p>
-      <button class="button" id="sms-send" type="button">{t("sms_send")}</button>
+      <button class="button button-secondary" id="sms-send" type="button">{t("sms_send")}</button>
       <p id="sms-result" role="status" tabindex="-1"></p>
     </form>'''
 

@@ -39,3 +39,9 @@ def test_the_burst_bench_answers_every_public_request_without_errors():
               if line.startswith(("access_requests", "citizen_session"))}
     assert phases["access_requests"][1:3] == ["20", "0"] and phases["citizen_session"][1:3] == ["20", "0"], out
     assert "errors 0" in out.splitlines(), out
+
+
+def test_the_portal_burst_answers_every_session_request_created_or_rate_limited():
+    out = run("bench/portal_burst.py", "--quick")
+    summary = next(line.split() for line in out.splitlines() if line.startswith("sent "))
+    assert summary[:8] == ["sent", "40", "created", "20", "limited", "20", "errors", "0"], out
