@@ -263,9 +263,9 @@
   function acceptedNames(allowed) {
     const byKind = {};
     for (const type of allowed) {
-      const kind = kindOf(type);
-      const ext = Object.keys(TYPE_BY_EXTENSION).find((e) => TYPE_BY_EXTENSION[e] === type) || type.split('/')[1];
-      (byKind[kind] = byKind[kind] || []).push(ext.toUpperCase());
+      const ext = Object.keys(TYPE_BY_EXTENSION).find((e) => TYPE_BY_EXTENSION[e] === type);
+      const names = byKind[kindOf(type)] = byKind[kindOf(type)] || [];
+      if (ext && !names.includes(ext.toUpperCase())) names.push(ext.toUpperCase());  // a name people know
     }
     return Object.entries(byKind).map(([kind, exts]) => t('kinds.' + kind) + ' (' + exts.join(', ') + ')').join('; ');
   }
