@@ -290,3 +290,24 @@ def test_confirmation_emails_to_one_address_are_capped_per_day(deps):
     service.subscribe(Subscribe(email="someone-else@example.org"), BASE, deps=deps)
     deps.clock.advance(days=1)
     service.subscribe(Subscribe(email="target@example.org"), BASE, deps=deps)
+
+
+def test_the_cli_shows_and_sets_the_settings_and_lists_feedback(deps):
+    import argparse
+
+    from chalicelib import cli, cli_program
+
+    def run(*argv):
+        parser = argparse.ArgumentParser()
+        cli_program.add_parsers(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args(argv)
+        return cli.OPERATIONS[args.command](args, OP, deps)
+
+    assert run("program-settings").notice_days == 30
+    assert run("program-settings", "--notice-days", "60").model_dump(mode="json") == {
+        "terms_from": "2021-04-01", "notice_days": 60}
+    assert run("program-settings", "--terms-from", "2021-05-01").notice_days == 60  # the other one kept
+    with pytest.raises(InvalidInput):
+        run("program-settings", "--notice-days", "7")
+    program_feedback.submit(SubmitFeedback(message="from the page"), deps=deps)
+    assert [f["message"] for f in run("program-feedback", "--limit", "5")["items"]] == ["from the page"]
