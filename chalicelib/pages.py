@@ -68,14 +68,21 @@ def asset(name: str) -> tuple[str, str] | None:
     return (_read(_FILES.get(name, name)), ASSETS[name]) if name in ASSETS else None
 
 
-def error_page(code: str, language: str = "en") -> tuple[int, str]:
+def error_page(code: str, language: str = "en", *, agency: Any = None) -> tuple[int, str]:
+    """A dead link's page; with the agency that sent it, its name and how to reach it."""
     strings = json.loads(_read("i18n.json"))
     texts = strings.get(language) or strings["en"]
     kind = code if code in _PROBLEMS else "link_not_found"
+    contact = ""
+    if agency is not None:
+        template = texts["error.contact"] if agency.contact_email else texts["error.contact_generic"]
+        contact = template.replace("{agency}", agency.name).replace("{contact}", agency.contact_email or "")
     page = (_read("link-error.html")
             .replace("{{lang}}", html.escape(language if language in strings else "en"))
             .replace("{{title}}", html.escape(texts[f"error.{kind}.title"]))
-            .replace("{{message}}", html.escape(texts[f"error.{kind}.message"])))
+            .replace("{{message}}", html.escape(texts[f"error.{kind}.message"]))
+            .replace("{{agency}}", html.escape(agency.name if agency is not None else ""))
+            .replace("{{contact}}", html.escape(contact)))
     return status_for(_PROBLEMS[kind]), page
 
 

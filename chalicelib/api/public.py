@@ -22,11 +22,11 @@ public_api = Blueprint(__name__)
 @handled
 def citizen_page(token: str) -> Response:
     _limit(Rule.CITIZEN_READ)
-    problem, language = citizen_uploads.page_state(token, deps=bootstrap.deps())
+    problem, language, agency = citizen_uploads.page_state(token, deps=bootstrap.deps())
     headers = pages.upload_page_headers(bootstrap.upload_origin())
     if problem is None:
         return Response(body=pages.upload_page(), status_code=200, headers=headers)
-    status, html = pages.error_page(problem, language or _browser_language())
+    status, html = pages.error_page(problem, language or _browser_language(), agency=agency)
     return Response(body=html, status_code=status, headers=headers)
 
 

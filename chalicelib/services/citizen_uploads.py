@@ -20,19 +20,20 @@ def resolve(token: str, *, deps: Deps) -> tuple[CitizenLink, Submission | None]:
     return link, deps.submissions.get_submission(link.agency_id, link.link_id)
 
 
-def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None]:
-    """(problem code or None, the link's language if known), to choose which page to show."""
+def page_state(token: str, *, deps: Deps) -> tuple[str | None, str | None, Agency | None]:
+    """(problem code or None, the link's language if known, its agency if known), to choose which
+    page to show: a dead link still names the agency that sent it and how to reach it."""
     try:
         link, submission = resolve(token, deps=deps)
     except NotFound as exc:
-        return exc.code, None
+        return exc.code, None, None
     try:
         _usable_agency(link, submission, deps)
     except Gone as exc:
-        return exc.code, link.language
+        return exc.code, link.language, deps.agencies.get_agency(link.agency_id)
     except Forbidden:  # the agency may no longer collect through links: to the citizen, it expired
-        return "link_expired", link.language
-    return None, link.language
+        return "link_expired", link.language, deps.agencies.get_agency(link.agency_id)
+    return None, link.language, None
 
 
 def _usable_agency(link: CitizenLink, submission: Submission | None, deps: Deps) -> tuple[Agency, Entitlements]:

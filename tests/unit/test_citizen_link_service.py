@@ -75,16 +75,17 @@ def test_creating_a_link_and_delivering_it_are_each_audited_with_the_link(office
 def test_the_page_works_until_the_expiry_instant_and_not_at_it(officer, deps, clock):
     link, token = send(officer, deps)
     clock.at = link.expires_at - timedelta(microseconds=1)
-    assert citizen_uploads.page_state(token, deps=deps) == (None, "en")
+    assert citizen_uploads.page_state(token, deps=deps) == (None, "en", None)
     clock.at = link.expires_at
-    assert citizen_uploads.page_state(token, deps=deps) == ("link_expired", "en")
+    problem, language, agency = citizen_uploads.page_state(token, deps=deps)
+    assert (problem, language, agency.name) == ("link_expired", "en", "Springfield Police")  # named on the page
     with pytest.raises(Gone, match="expired"):
         declare(token, deps, photo())
 
 
 def test_an_unknown_token_is_not_found(deps):
     for token in ["x" * 43, "short", "y" * 500]:
-        assert citizen_uploads.page_state(token, deps=deps) == ("link_not_found", None)
+        assert citizen_uploads.page_state(token, deps=deps) == ("link_not_found", None, None)
         with pytest.raises(NotFound):
             citizen_uploads.open_link(token, deps=deps)
 
@@ -134,7 +135,7 @@ def test_completing_uses_the_link_up(officer, deps):
     declare(token, deps, photo())
     done = citizen_uploads.complete(token, CompleteSubmission(), deps=deps)
     assert done.status is SubmissionStatus.SUBMITTED
-    assert citizen_uploads.page_state(token, deps=deps) == ("link_used", "en")
+    assert citizen_uploads.page_state(token, deps=deps)[:2] == ("link_used", "en")
     for again in (lambda: declare(token, deps, photo()),
                   lambda: citizen_uploads.complete(token, CompleteSubmission(), deps=deps)):
         with pytest.raises(Gone) as raised:

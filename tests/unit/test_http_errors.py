@@ -106,3 +106,17 @@ def test_json_answers_and_errors_are_never_cached_sniffed_or_sent_over_plain_htt
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_dead_links_page_names_the_agency_and_how_to_reach_it_escaped():
+    from datetime import datetime, timezone
+
+    from chalicelib.domain.models import Agency
+
+    agency = Agency(agency_id="a", name="Springfield <PD>", created_at=datetime(2020, 1, 1, tzinfo=timezone.utc),
+                    contact_email="desk@springfield.example")
+    status, html = pages.error_page("link_expired", "es", agency=agency)
+    assert status == 410 and "Springfield &lt;PD&gt;" in html and "desk@springfield.example" in html
+    assert "Este enlace lo envió" in html and "<PD>" not in html
+    _, anonymous = pages.error_page("link_not_found", "en")
+    assert "{{" not in anonymous
