@@ -25,8 +25,9 @@ from ..domain.portals import (
     Terms,
 )
 from ..http import handled, json_response, parse
+from ..openapi import documented
 from ..services import limits, portal_sessions, portals
-from .common import agency_key, body, caller, client_address, documented, page_base, params, request
+from .common import agency_key, body, caller, client_address, page_base, params, request
 
 portals_api = Blueprint(__name__)
 

@@ -1,12 +1,14 @@
 """The one rate limiter: fixed windows aligned on the clock, counted before any work, a clear 429."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
 
 from chalicelib.adapters.memory_limits import MemoryRateCounter
 from chalicelib.config import load_settings
+from chalicelib.domain.access_requests import RequestStatus
 from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.limits import Cap, Check, RateCaps, Rule, retry_after, window_start
 from chalicelib.http import error_response
@@ -92,3 +94,40 @@ def test_caps_have_sensible_defaults_and_are_configurable_and_scalable():
     tuned = load_settings({**BASE_ENV, "RATE_ACCESS_REQUESTS_PER_HOUR": "3", "RATE_LIMIT_SCALE": "10"}).rate_caps()
     assert tuned.access_requests == Cap(limit=30, seconds=3600)
     assert tuned.citizen_writes == Cap(limit=600, seconds=60)
+
+
+def _client_with(deps):
+    from chalice.test import Client
+
+    import app
+    from chalicelib import bootstrap
+
+    bootstrap.use(deps)
+    return Client(app.app)
+
+
+SMALL = RateCaps(access_requests=Cap(limit=2, seconds=3600), citizen_reads=Cap(limit=2, seconds=60),
+                 citizen_writes=Cap(limit=1, seconds=60), portal_pages=Cap(limit=2, seconds=60))
+
+
+def test_the_public_routes_answer_429_over_their_caps_before_doing_any_work():
+    from chalicelib import bootstrap
+
+    deps = make_deps(FixedClock(AT), rate_caps=SMALL)
+    body = {"organisation": "Springfield Health", "organisation_type": "public_health", "country": "US",
+            "contact_name": "Dr Hibbert", "contact_email": "hibbert@springfield.example"}
+    try:
+        with _client_with(deps) as client:
+            sent = [client.http.post("/access-requests", headers={"Content-Type": "application/json"},
+                                     body=json.dumps({**body, "organisation": f"Clinic {n}"})) for n in range(3)]
+            reads = [client.http.get("/c/" + "x" * 43 + "/session").status_code for _ in range(3)]
+            writes = [client.http.post("/c/" + "x" * 43 + "/complete", headers={"Content-Type": "application/json"},
+                                       body="{}").status_code for _ in range(2)]
+            pages = [client.http.get("/p/no-such-portal").status_code for _ in range(3)]
+    finally:
+        bootstrap.use(None)
+    assert [r.status_code for r in sent] == [201, 201, 429]
+    assert sent[2].headers["Retry-After"] == "3570"  # to the top of the hour: AT is 12:00:30
+    assert json.loads(sent[2].body)["code"] == "rate_limited"
+    assert len(deps.access_requests.list(RequestStatus.PENDING, limit=10, cursor=None).items) == 2  # nothing done
+    assert reads == [404, 404, 429] and writes == [404, 429] and pages == [404, 404, 429]
