@@ -11,7 +11,7 @@ still finds the artifact), and the receipt is built only from the journal once n
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -37,7 +37,7 @@ def run(*, deps: ProgramDeps) -> dict[str, Any]:
     done = [enforce(r, deps=deps, now=now) for r in list(deps.base.program.open_requests()) if r.requested_at <= now]
     followed = follow_retention(deps=deps, now=now)
     left = [r for r in deps.base.program.open_requests() if r.requested_at <= now]
-    near = [r.request_id for r in left if rules.days_left(r.due_on, now.date()) <= NEAR_DUE_DAYS]
+    near = [r.request_id for r in left if rules.days_left(deletion_due(r), now.date()) <= NEAR_DUE_DAYS]
     return {"requests": done, "retention_followed": followed, "open": len(left), "near_due_not_done": near}
 
 
@@ -50,7 +50,16 @@ def enforce(request: rules.WithdrawalRequest | rules.RemovalRequest, *, deps: Pr
     deleted = _delete_all(request.request_id, roots, deps, now)
     outcome = _complete(request.request_id, request.agency_id, kind, request.requested_at, request, deps, now)
     return {"request_id": request.request_id, "agency_id": request.agency_id, "kind": kind.value,
-            "artifacts": deleted, "outcome": outcome.value, "days_left": rules.days_left(request.due_on, now.date())}
+            "artifacts": deleted, "outcome": outcome.value,
+            "days_left": rules.days_left(deletion_due(request), now.date())}
+
+
+def deletion_due(request: rules.WithdrawalRequest | rules.RemovalRequest) -> date:
+    """The day by which the program's copies must be gone: a withdrawal's terms may set it earlier
+    than the day the agency is out."""
+    if isinstance(request, rules.WithdrawalRequest):
+        return min(request.due_on, request.deletion_due_on)
+    return request.due_on
 
 
 def follow_retention(*, deps: ProgramDeps, now: datetime) -> int:
