@@ -108,9 +108,9 @@ def _bursts(rng: random.Random, span: int, executed: date) -> list[tuple[date, O
 
 
 def world() -> program_extraction.ProgramDeps:
+    from chalicelib.adapters.memory_audit import MemoryAuditLog
     from chalicelib.adapters.memory_program_store import LocalSigner, MemoryProgramMedia, MemoryProgramStore
     from chalicelib.domain.models import Page
-    from chalicelib.adapters.memory_audit import MemoryAuditLog
     from tests.fakes import FixedClock, MemorySubmissions, make_deps
 
     class Submissions(MemorySubmissions):
