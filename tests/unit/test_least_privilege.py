@@ -39,8 +39,9 @@ PREFIX = "citizen-evidence-prod"
 
 # Attribute or parameter names that hold a boto3 client, and the service behind each.
 CLIENT_NAMES = {"_db": "dynamodb", "db": "dynamodb", "client": "dynamodb", "_s3": "s3", "_browser": "s3",
-                "_sqs": "sqs", "sqs": "sqs", "_sns": "sns", "_ses": "ses"}
-SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses")
+                "_sqs": "sqs", "sqs": "sqs", "_sns": "sns", "_ses": "ses", "_kms": "kms"}
+SERVICES = ("dynamodb", "s3", "sqs", "sns", "ses", "kms")
+ALIASES = {"s3-public": "s3"}  # bootstrap's S3 client for presigning what browsers call
 
 # boto3 calls whose IAM action is not the operation's own name (or that need more than one).
 OPERATION_ACTIONS = {
@@ -266,6 +267,9 @@ def reach(entries: list[Function]) -> Reach:
                 for action in aws_actions_of(node) or ():
                     found.actions.setdefault(action, set()).add(fn.where)
                 todo += _callees(code, fn, node.func)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                own = code.method(fn.cls, node.attr)  # a property (or a bound method passed on)
+                todo += [own] if own else []
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 todo += code.resolve_name(fn.module, node.id)  # a function passed as a callback
             elif isinstance(node, ast.Dict):
@@ -391,7 +395,7 @@ def needed(name: str) -> tuple[set[str], dict[str, set[str]]]:
 # Resources: the project's own names, per service; anything else must be one of EXCEPTIONS.
 def _own_resource(resource: str, sender: str) -> bool:
     table = rf"arn:aws:dynamodb:\*:\*:table/{PREFIX}-[a-z-]+(/index/[a-z0-9*]+|/stream/\*)?"
-    bucket = rf"arn:aws:s3:::{PREFIX}-\*(/[a-z]+/\*)?"
+    bucket = rf"arn:aws:s3:::{PREFIX}-[a-z-]*\*(/[a-z]+/\*)?"
     patterns = [table, bucket, rf"arn:aws:sqs:\*:\*:{PREFIX}-[a-z-]+",
                 rf"arn:aws:logs:\*:\*:log-group:/aws/lambda/{PREFIX}(-[a-z_]+)?(:\*)?",
                 *(rf"arn:aws:ses:\*:\*:identity/{re.escape(identity)}" for identity in _identities(sender))]
@@ -408,8 +412,9 @@ def _exception(statement: dict) -> str | None:  # type: ignore[type-arg]
     condition = statement.get("Condition", {})
     if actions == {"sns:Publish"} and statement.get("NotResource") == "arn:aws:sns:*:*:*":
         return "texts go to phone numbers, which have no ARN; NotResource refuses every topic"
-    if actions <= KMS_ACTIONS and condition == {"ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{PREFIX}"}}:
-        return "the stack's key is known by its alias only (its id is made at deploy)"
+    alias = condition.get("ForAnyValue:StringLike", {}).get("kms:ResourceAliases", "")
+    if all(a.startswith("kms:") for a in actions) and re.fullmatch(rf"alias/{PREFIX}(-[a-z-]+)?", alias):
+        return "the stack's keys are known by their aliases only (their ids are made at deploy)"
     if actions <= {"s3:PutObject", "s3:PutObjectTagging"} and condition == {
             "StringNotEquals": {"s3:ResourceAccount": "${aws:PrincipalAccount}"}}:
         return "exports to an agency's own bucket, in another account, named at run time"
@@ -487,6 +492,23 @@ def test_the_key_policy_lets_the_services_use_the_key_for_the_account():
     key = load()["Resources"]["EvidenceKey"]["Properties"]["KeyPolicy"]
     [via] = [s for s in key["Statement"] if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})]
     assert "kms:Decrypt" in via["Action"]
+
+
+def test_every_boto3_client_the_code_makes_is_one_the_analysis_reads():
+    """A client of a new service, or held under a new name, would be invisible: fail instead."""
+    made, unknown = set(), []
+    for module, tree in _sources():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _receiver_name(node.func) in ("client", "_LazyClient"):
+                made.add(_first_string(node))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(
+                    node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name) \
+                    and node.func.value.value.id == "self" and node.func.value.attr not in CLIENT_NAMES \
+                    and "_" in node.func.attr and any(node.func.attr in operations(s) for s in SERVICES):
+                unknown.append(f"{module}:{node.lineno} self.{node.func.value.attr}.{node.func.attr}")
+    made = {ALIASES.get(service, service) for service in made if service}
+    assert made <= set(SERVICES), f"clients of {sorted(made - set(SERVICES))}: add them to SERVICES and CLIENT_NAMES"
+    assert not unknown, f"boto3 calls on attributes the analysis does not know: {unknown}; add them to CLIENT_NAMES"
 
 
 def test_the_analysis_sees_a_transaction_and_a_presigned_download():
