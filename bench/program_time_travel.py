@@ -80,7 +80,7 @@ def plans(count: int, seed: int) -> list[Plan]:
     found = []
     for n in range(count):
         # most contracts carry the terms date's rule (executed after 2021-04-01), some predate it
-        executed = TERMS_FROM + timedelta(days=rng.randrange(-380 if rng.random() < 0.25 else 0, 540))
+        executed = max(START, TERMS_FROM + timedelta(days=rng.randrange(-380 if rng.random() < 0.25 else 0, 540)))
         later = lambda lo, hi, base=executed: base + timedelta(days=rng.randrange(lo, hi))  # noqa: E731
         withdraw = later(30, 500) if rng.random() < 0.2 else None
         found.append(Plan(

@@ -45,3 +45,13 @@ def test_the_portal_burst_answers_every_session_request_created_or_rate_limited(
     out = run("bench/portal_burst.py", "--quick")
     summary = next(line.split() for line in out.splitlines() if line.startswith("sent "))
     assert summary[:8] == ["sent", "40", "created", "20", "limited", "20", "errors", "0"], out
+
+
+def test_the_program_deletion_bench_finishes_every_request_with_calls_flat_as_the_store_grows():
+    rows = [line.split() for line in run("bench/program_deletion.py", "--sizes", "40", "400", "--due", "10")
+            .splitlines()[1:]]
+    (small, *small_counts), (big, *big_counts) = rows
+    assert (small, big) == ("40", "400"), rows
+    # done, deleted (each request: an artifact and its child), dynamodb, s3, kms, scans, versions left
+    assert small_counts[:7] == big_counts[:7], rows
+    assert small_counts[:2] == ["10", "20"] and small_counts[4:7] == ["10", "0", "0"], rows
