@@ -1,0 +1,164 @@
+"""The citizen upload page's throughput and what a cut connection costs, on the local stack.
+
+1. The page (headless Chromium, multipart above the threshold, 4 parts at a time, hashing as it
+   reads) uploads a file; in the same run boto3's `upload_file` (its defaults) sends the same file
+   to the same S3 endpoint. Prints both times and their ratio (boto3 time / page time, to all bytes
+   in S3 and assembled; target >= 0.9) and the time to the server's verdict.
+2. The page uploads a larger file and the connection to S3 is cut (every connection reset, new ones
+   refused) for a few seconds at 35%; prints the bytes the browser sent in all (target <= 1.1x the
+   file) and whether the stored object is byte-identical with exactly one file record.
+
+Browsers reach S3 through the stack's TCP relay (infra/relay.py), which counts their bytes.
+Prints; asserts nothing (tests/integration/test_bench_scripts.py runs --quick and checks behaviour).
+
+    .venv/bin/python bench/upload_page.py [--size-mib 512] [--cut-size-mib 1024] [--cut-s 5] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+MIB = 1024 * 1024
+MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def make_video(path: Path, size: int) -> str:
+    """A file the server sniffs as MP4; returns its SHA-256."""
+    digest = hashlib.sha256()
+    block = os.urandom(8 * MIB)
+    with path.open("wb") as out:
+        out.write(MP4_HEAD)
+        digest.update(MP4_HEAD)
+        left = size - len(MP4_HEAD)
+        while left:
+            chunk = block[:min(left, len(block))]
+            out.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def new_link(stack: Any, case_ref: str) -> dict[str, Any]:
+    response = requests.post(f"{stack.api_url}/agency/citizen-links", timeout=30,
+                             headers={"Authorization": f"Bearer {stack.seed.officer_key}"},
+                             json={"case_ref": case_ref, "phone": "+15555550123"})
+    response.raise_for_status()
+    link: dict[str, Any] = response.json()
+    return link
+
+
+def row_state(page: Any) -> str:
+    return str(page.evaluate("() => (document.querySelector('.file') || {className: ''}).className"))
+
+
+def sent_fraction(page: Any) -> float:
+    return float(page.evaluate("() => { const b = document.querySelector('#overall-progress');"
+                               " return b.max > 1 ? b.value / b.max : 0; }"))
+
+
+def wait(predicate: Any, timeout: float) -> None:
+    until = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > until:
+            raise TimeoutError("the page did not get there in time")
+        time.sleep(0.05)
+
+
+def page_upload(browser: Any, stack: Any, path: Path, *, cut_at: float | None = None,
+                cut_s: float = 0) -> dict[str, Any]:
+    """Upload through the page; times from the click to 'all in S3' and to the verdict."""
+    link = new_link(stack, "BENCH-UPLOAD")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(link["url"])
+    page.wait_for_selector("#form:not([hidden])")
+    page.set_input_files("#file-input", [str(path)])
+    bytes_before = stack.relay.bytes_up
+    started = time.perf_counter()
+    page.click("#send")
+    if cut_at is not None:
+        wait(lambda: sent_fraction(page) >= cut_at, timeout=600)
+        stack.relay.cut()
+        time.sleep(cut_s)
+        stack.relay.restore()
+    wait(lambda: any(s in row_state(page) for s in ("is-checking", "is-verified", "is-refused", "is-failed")),
+         timeout=3600)
+    sent_s = time.perf_counter() - started
+    page.locator("#confirmation").wait_for(state="visible", timeout=600_000)
+    verdict_s = time.perf_counter() - started
+    sent_bytes = stack.relay.bytes_up - bytes_before
+    context.close()
+    files = requests.get(f"{stack.api_url}/agency/submissions/{link['link_id']}", timeout=60,
+                         headers={"Authorization": f"Bearer {stack.seed.officer_key}"}).json()["files"]
+    return {"sent_s": sent_s, "verdict_s": verdict_s, "bytes": sent_bytes, "files": files}
+
+
+def boto3_upload(stack: Any, path: Path) -> float:
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client("s3", endpoint_url=stack.relay.url, region_name="us-east-1",
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    started = time.perf_counter()
+    s3.upload_file(str(path), os.environ["EVIDENCE_BUCKET"], f"bench/{path.name}")
+    return time.perf_counter() - started
+
+
+def one_verified_copy(result: dict[str, Any], sha256: str) -> bool:
+    files = result["files"]
+    return len(files) == 1 and files[0]["status"] == "verified" and files[0]["sha256"] == sha256
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--cut-size-mib", type=int, default=1024)
+    parser.add_argument("--cut-s", type=float, default=5)
+    parser.add_argument("--quick", action="store_true", help="24 and 30 MiB, 6 MiB threshold, 5 MiB parts, 1 s cut")
+    args = parser.parse_args()
+    size, cut_size, cut_s = (24, 30, 1.0) if args.quick else (args.size_mib, args.cut_size_mib, args.cut_s)
+    small = {"MULTIPART_THRESHOLD_BYTES": str(6 * MIB), "MULTIPART_PART_BYTES": str(5 * MIB)} if args.quick else {}
+    from playwright.sync_api import sync_playwright
+
+    from infra.local_stack import LocalStack
+
+    stack = LocalStack(log=lambda line: None, chalice_log=ROOT / ".local" / "bench-upload-chalice.log",
+                       s3_relay=True, extra_env=small).start()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        with tempfile.TemporaryDirectory() as tmp:
+            video = Path(tmp) / "bench.mp4"
+            digest = make_video(video, size * MIB)
+            page = page_upload(browser, stack, video)
+            boto3_s = boto3_upload(stack, video)
+            print(f"page_upload size_mib {size} page_s {page['sent_s']:.2f} boto3_s {boto3_s:.2f} "
+                  f"ratio {boto3_s / page['sent_s']:.2f} verdict_s {page['verdict_s']:.2f} "
+                  f"verified {one_verified_copy(page, digest)}")
+            video.unlink()
+            digest = make_video(video, cut_size * MIB)
+            cut = page_upload(browser, stack, video, cut_at=0.35, cut_s=cut_s)
+            print(f"cut size_mib {cut_size} cut_at 0.35 cut_s {cut_s:g} sent_mib {cut['bytes'] / MIB:.0f} "
+                  f"sent_ratio {cut['bytes'] / (cut_size * MIB):.3f} verified {one_verified_copy(cut, digest)}")
+        browser.close()
+    finally:
+        playwright.stop()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
