@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib import media_strip
 from chalicelib.domain.errors import Conflict, InvalidInput
-from chalicelib.domain.models import OPERATOR_AGENCY, Origin
+from chalicelib.domain.models import OPERATOR_AGENCY, Origin, Principal, Role
 from chalicelib.domain.program import Tier
 from chalicelib.domain.program_use_cases import UseCaseState
+from chalicelib.services import program
 from chalicelib.services import program_extraction as extraction
 from tests.program_worlds import JPEG_WITH_GPS, T0, item, join, store_item, use_case, world
 
@@ -95,3 +98,31 @@ def test_not_yet_effective_and_retired_use_cases_are_refused() -> None:
         extraction.extract("uc1", deps=deps)
     assert retired.value.code == "use_case_retired" and deps.store.lineages == {}
     assert extraction.extract_all(deps=deps) == {}
+
+
+MIX = st.lists(st.tuples(st.sampled_from(["a1", "a2"]), st.sampled_from(list(Origin)), st.booleans(),
+                         st.integers(0, 6)), min_size=1, max_size=25)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MIX, st.sampled_from(["aggregate_counts", "deidentified_records", "stripped_media_copy"]))
+def test_program_storage_never_holds_anything_of_an_excluded_item(mix, technique) -> None:
+    """Whatever the mix of origins, agencies and removals, every artifact's sources (and so every
+    copy in the bucket) are own captures that no removal names."""
+    deps = world(T0)
+    join(deps, "a1", tier_2=True)
+    use_case(deps, technique, tier=Tier.TIER_2)
+    removed = []
+    for n, (agency, origin, remove, day) in enumerate(mix):
+        store_item(deps, item(agency, n, origin=origin, at=T0 + timedelta(days=day)))
+        removed += [f"s{n}"] if remove and agency == "a1" else []
+    if removed:
+        program.request_removal(Principal(agency_id="a1", role=Role.AGENCY_ADMIN, key_id="adm"), removed, None,
+                                deps=deps.base)
+    deps.base.clock.at = T0 + timedelta(days=15)
+    extraction.extract("uc1", deps=deps, k=5)
+    allowed = {f"a1/s{n}" for n, (agency, origin, _, _) in enumerate(mix)
+               if agency == "a1" and origin is Origin.AGENCY_CAPTURE} - {f"a1/{s}" for s in removed}
+    held = [s for lin in deps.store.lineages.values() for s in lin.sources]
+    assert set(held) <= allowed
+    assert len(deps.media.versions) == (len(allowed) if technique == "stripped_media_copy" else 0)
