@@ -43,6 +43,7 @@ class Settings(BaseModel):
     access_requests_per_hour: int = Field(default=10, alias="RATE_ACCESS_REQUESTS_PER_HOUR", ge=1)
     citizen_reads_per_minute: int = Field(default=120, alias="RATE_CITIZEN_READS_PER_MINUTE", ge=1)
     citizen_writes_per_minute: int = Field(default=60, alias="RATE_CITIZEN_WRITES_PER_MINUTE", ge=1)
+    citizen_parts_per_minute: int = Field(default=600, alias="RATE_CITIZEN_PARTS_PER_MINUTE", ge=1)
     portal_pages_per_minute: int = Field(default=120, alias="RATE_PORTAL_PAGES_PER_MINUTE", ge=1)
     portal_sms_per_hour: int = Field(default=5, alias="RATE_PORTAL_SMS_PER_HOUR", ge=1)
     # Multiplies the caps above: the local stack sets it high, as its tests and benches all come from 127.0.0.1.
@@ -52,6 +53,7 @@ class Settings(BaseModel):
         return RateCaps(access_requests=Cap(limit=self.access_requests_per_hour, seconds=3600),
                         citizen_reads=Cap(limit=self.citizen_reads_per_minute, seconds=60),
                         citizen_writes=Cap(limit=self.citizen_writes_per_minute, seconds=60),
+                        citizen_parts=Cap(limit=self.citizen_parts_per_minute, seconds=60),
                         portal_pages=Cap(limit=self.portal_pages_per_minute, seconds=60),
                         portal_sms=Cap(limit=self.portal_sms_per_hour, seconds=3600)).scaled(self.rate_limit_scale)
     # Local only: where browsers reach S3 when it differs from ours (a test relay in front of moto).

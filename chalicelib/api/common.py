@@ -7,9 +7,10 @@ from typing import Any
 from chalice.app import AuthResponse, Blueprint, Request
 
 from .. import bootstrap
+from ..domain.limits import Rule
 from ..domain.models import Principal
 from ..openapi import documented  # noqa: F401 - routes declare what the OpenAPI document cannot read
-from ..services import agencies
+from ..services import agencies, limits
 
 auth = Blueprint(__name__)
 # API Gateway caches the authorizer's answer per key this long: a revoked key stops working within
@@ -45,6 +46,12 @@ def client_address() -> str | None:
     identity = request().context.get("identity") or {}
     address = identity.get("sourceIp")
     return str(address) if address else None
+
+
+def limit_caller(rule: Rule) -> None:
+    """Count the caller (by address) against the route's cap before anything else: 429 over it."""
+    deps = bootstrap.deps()
+    limits.per_client(rule, client_address(), deps.rate_caps.of(rule), deps=deps)
 
 
 def params() -> dict[str, str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .. import bootstrap, pages, portal_pages
 from ..domain.errors import NotFound
@@ -26,13 +26,17 @@ from ..domain.portals import (
 )
 from ..http import handled, json_response, parse
 from ..openapi import documented
-from ..services import limits, portal_sessions, portals
-from .common import agency_key, body, caller, client_address, page_base, params, request
+from ..services import portal_sessions, portals
+from .common import agency_key, body, caller, client_address, limit_caller, page_base, params, request
 
 portals_api = Blueprint(__name__)
 
 
-class PortalOut(BaseModel):
+class _Out(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built when the OpenAPI document is, not at import
+
+
+class PortalOut(_Out):
     """A portal as its agency sees it (its id, address, window, terms, caps and state)."""
 
     portal_id: str
@@ -56,11 +60,11 @@ class PortalOut(BaseModel):
     version: int
 
 
-class PortalList(BaseModel):
+class PortalList(_Out):
     items: list[PortalOut]
 
 
-class PortalCounts(BaseModel):
+class PortalCounts(_Out):
     sessions: int
     refused_requests: int
     submissions: int
@@ -74,7 +78,7 @@ class PortalWithCounts(PortalOut):
     counts: PortalCounts
 
 
-class PortalPublic(BaseModel):
+class PortalPublic(_Out):
     """What the public page shows (`Accept: application/json`)."""
 
     slug: str
@@ -93,7 +97,7 @@ class PortalPublic(BaseModel):
     files_per_session: int
 
 
-class SessionOut(BaseModel):
+class SessionOut(_Out):
     token: str
     url: str
     expires_at: datetime
@@ -101,7 +105,7 @@ class SessionOut(BaseModel):
     max_files: int
 
 
-class SmsOut(BaseModel):
+class SmsOut(_Out):
     status: str
 
 
@@ -157,17 +161,12 @@ def close_portal(portal_id: str) -> Response:
 
 # --- public -------------------------------------------------------------------------------------
 
-def _count_caller() -> None:
-    deps = bootstrap.deps()
-    limits.per_client(Rule.PORTAL_PAGE, client_address(), deps.rate_caps.portal_pages, deps=deps)
-
-
 @portals_api.route("/p/{slug}", methods=["GET"])
 @documented(response=PortalPublic)
 @handled
 def portal_page(slug: str) -> Response:
     """The portal's page (or its public fields as JSON with `Accept: application/json`)."""
-    _count_caller()
+    limit_caller(Rule.PORTAL_PAGE)
     try:
         data: dict[str, Any] | None = portal_sessions.page_data(*portal_sessions.public(slug, deps=bootstrap.deps()))
     except NotFound:
@@ -194,7 +193,7 @@ def _language(data: dict[str, Any] | None) -> str:
 @documented(response=SessionOut, statuses=(201,))
 @handled
 def start_session(slug: str) -> Response:
-    _count_caller()
+    limit_caller(Rule.PORTAL_PAGE)
     link, url = portal_sessions.start(slug, parse(StartSession, body()), address=client_address(),
                                       page_base=page_base(), deps=bootstrap.deps())
     return json_response({"token": url.rsplit("/", 1)[1], "url": url, "expires_at": link.expires_at.isoformat(),
@@ -205,7 +204,7 @@ def start_session(slug: str) -> Response:
 @documented(response=SmsOut, statuses=(202,))
 @handled
 def sms_link(slug: str) -> Response:
-    _count_caller()
+    limit_caller(Rule.PORTAL_PAGE)
     delivery = portal_sessions.text_link(slug, parse(SmsLink, body()), address=client_address(),
                                          page_base=page_base(), deps=bootstrap.deps())
     return json_response({"status": delivery.status}, status=202 if delivery.status == "sent" else 502)

@@ -12,16 +12,16 @@ from ..domain.errors import NotFound
 from ..domain.limits import Rule
 from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
-from ..services import access_requests, citizen_uploads, limits, portal_sessions, program, resumable
+from ..services import access_requests, citizen_uploads, portal_sessions, program, resumable
 from ..views import file_view
-from .common import body, client_address, params, request
+from .common import body, client_address, limit_caller, params, request
 
 public_api = Blueprint(__name__)
 
 @public_api.route("/c/{token}", methods=["GET"])
 @handled
 def citizen_page(token: str) -> Response:
-    _limit(Rule.CITIZEN_READ)
+    limit_caller(Rule.CITIZEN_READ)
     problem, language, agency = citizen_uploads.page_state(token, deps=bootstrap.deps())
     headers = pages.upload_page_headers(bootstrap.upload_origin())
     if problem is None:
@@ -33,14 +33,14 @@ def citizen_page(token: str) -> Response:
 @public_api.route("/c/{token}/session", methods=["GET"])
 @handled
 def citizen_session(token: str) -> Response:
-    _limit(Rule.CITIZEN_READ)
+    limit_caller(Rule.CITIZEN_READ)
     return json_response(citizen_uploads.open_link(token, deps=bootstrap.deps()))
 
 
 @public_api.route("/c/{token}/uploads", methods=["POST"])
 @handled
 def citizen_uploads_request(token: str) -> Response:
-    _limit(Rule.CITIZEN_WRITE)
+    limit_caller(Rule.CITIZEN_WRITE)
     portal_sessions.before_uploads(token, parse(RequestUploads, body()), address=client_address(),
                                    deps=bootstrap.deps())  # a portal's caps on files and bytes
     submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
@@ -53,7 +53,7 @@ def citizen_uploads_request(token: str) -> Response:
 @public_api.route("/c/{token}/complete", methods=["POST"])
 @handled
 def citizen_complete(token: str) -> Response:
-    _limit(Rule.CITIZEN_WRITE)
+    limit_caller(Rule.CITIZEN_WRITE)
     done = citizen_uploads.complete(token, parse(CompleteSubmission, body()), deps=bootstrap.deps())
     metrics.add_metric(name="SubmissionCompleted", unit="Count", value=1)
     return json_response({"submission_id": done.submission_id, "status": done.status.value, "files": len(done.files)})
@@ -67,14 +67,6 @@ def static_asset(name: str) -> Response:
     content, content_type = found
     return Response(body=content, status_code=200, headers={
         "Content-Type": content_type, "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
-
-
-def _limit(rule: Rule) -> None:
-    """Count the caller (by address) against the route's cap before anything else: 429 over it."""
-    deps = bootstrap.deps()
-    cap = {Rule.CITIZEN_READ: deps.rate_caps.citizen_reads, Rule.CITIZEN_WRITE: deps.rate_caps.citizen_writes,
-           Rule.ACCESS_REQUEST: deps.rate_caps.access_requests}[rule]
-    limits.per_client(rule, client_address(), cap, deps=deps)
 
 
 def _browser_language() -> str:
@@ -97,7 +89,7 @@ def capture_page() -> Response:
 @public_api.route("/access-requests", methods=["POST"])
 @handled
 def submit_access_request() -> Response:
-    _limit(Rule.ACCESS_REQUEST)
+    limit_caller(Rule.ACCESS_REQUEST)
     received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
     return json_response({"request_id": received.request_id, "status": received.status.value}, status=201)
 

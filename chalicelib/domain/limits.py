@@ -18,6 +18,7 @@ class Rule(str, Enum):
     ACCESS_REQUEST = "access_request"  # POST /access-requests, per client
     CITIZEN_READ = "citizen_read"  # GET /c/{token} and its session, per client
     CITIZEN_WRITE = "citizen_write"  # POST /c/{token}/..., per client
+    CITIZEN_PARTS = "citizen_parts"  # POST /c/{token}/uploads/{file}/parts: one per part of a large file
     PORTAL_PAGE = "portal_page"  # GET /p/{slug}, per client
     PORTAL_SESSIONS = "portal_sessions"  # sessions opened on a portal
     PORTAL_FILES = "portal_files"  # files declared through a portal's sessions
@@ -84,14 +85,25 @@ class RateCaps(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    access_requests: Cap = Cap(limit=10, seconds=3600)  # per client
-    citizen_reads: Cap = Cap(limit=120, seconds=60)  # per client
-    citizen_writes: Cap = Cap(limit=60, seconds=60)  # per client
-    portal_pages: Cap = Cap(limit=120, seconds=60)  # per client
-    portal_sms: Cap = Cap(limit=5, seconds=3600)  # per client, and per number texted
-    program_feedback: Cap = Cap(limit=20, seconds=3600)  # per client
-    program_subscriptions: Cap = Cap(limit=10, seconds=3600)  # per client
-    program_confirmations: Cap = Cap(limit=3, seconds=86400)  # per address: nobody mail-bombs a stranger
+    access_requests: Cap = Field(default_factory=lambda: Cap(limit=10, seconds=3600))  # per client
+    citizen_reads: Cap = Field(default_factory=lambda: Cap(limit=120, seconds=60))  # per client
+    citizen_writes: Cap = Field(default_factory=lambda: Cap(limit=60, seconds=60))  # per client
+    # per client: one request per part of a large file; 600 parts of 16 MiB a minute is 160 MiB/s
+    citizen_parts: Cap = Field(default_factory=lambda: Cap(limit=600, seconds=60))
+    portal_pages: Cap = Field(default_factory=lambda: Cap(limit=120, seconds=60))  # per client
+    portal_sms: Cap = Field(default_factory=lambda: Cap(limit=5, seconds=3600))  # per client, and per number texted
+    program_feedback: Cap = Field(default_factory=lambda: Cap(limit=20, seconds=3600))  # per client
+    program_subscriptions: Cap = Field(default_factory=lambda: Cap(limit=10, seconds=3600))  # per client
+    # per address: nobody mail-bombs a stranger
+    program_confirmations: Cap = Field(default_factory=lambda: Cap(limit=3, seconds=86400))
+
+    def of(self, rule: Rule) -> Cap:
+        """The per-client cap of a route's rule (portals' own caps live on the portal)."""
+        return {Rule.ACCESS_REQUEST: self.access_requests, Rule.CITIZEN_READ: self.citizen_reads,
+                Rule.CITIZEN_WRITE: self.citizen_writes, Rule.CITIZEN_PARTS: self.citizen_parts,
+                Rule.PORTAL_PAGE: self.portal_pages, Rule.PORTAL_SMS: self.portal_sms,
+                Rule.PROGRAM_FEEDBACK: self.program_feedback, Rule.PROGRAM_SUBSCRIBE: self.program_subscriptions,
+                Rule.PROGRAM_CONFIRMATION: self.program_confirmations}[rule]
 
     def scaled(self, factor: int) -> "RateCaps":
         """Every cap multiplied (the local stack's tests and benches come from one address)."""

@@ -131,3 +131,9 @@ def test_the_public_routes_answer_429_over_their_caps_before_doing_any_work():
     assert json.loads(sent[2].body)["code"] == "rate_limited"
     assert len(deps.access_requests.list(RequestStatus.PENDING, limit=10, cursor=None).items) == 2  # nothing done
     assert reads == [404, 404, 429] and writes == [404, 429] and pages == [404, 404, 429]
+
+
+def test_every_per_client_rule_has_its_cap():
+    per_portal = {Rule.PORTAL_SESSIONS, Rule.PORTAL_FILES, Rule.PORTAL_BYTES}
+    caps = RateCaps()
+    assert all(isinstance(caps.of(rule), Cap) for rule in set(Rule) - per_portal)
