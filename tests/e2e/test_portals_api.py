@@ -171,3 +171,16 @@ def test_an_edit_changes_the_slug_and_keeps_the_window_valid(stack):
     assert requests.get(f"{stack.api_url}/p/{portal['slug']}-2").status_code == 200
     bad = admin.patch(base, json={"opens_at": "2031-01-01T00:00:00Z", "closes_at": "2030-01-01T00:00:00Z"})
     assert (bad.status_code, bad.json()["code"]) == (400, "window_closes_before_opening")
+
+
+def test_uploads_past_the_portals_byte_cap_or_after_it_closed_are_refused_before_signing(stack):
+    portal = opened(stack, caps={"bytes_per_client": 2 * len(JPEG)})
+    url = f"{stack.api_url}/c/{start(stack, portal).json()['token']}"
+    jpeg = {"name": "a.jpg", "size": len(JPEG), "content_type": "image/jpeg"}
+    assert declare(url, jpeg).status_code == 200
+    over = declare(url, jpeg | {"size": len(JPEG) + 1})
+    assert over.status_code == 429 and over.json()["code"] == "rate_limited" and "Retry-After" in over.headers
+    assert requests.get(f"{url}/session").json()["files_declared"] == 1  # nothing declared, nothing signed
+    stack.agency(stack.admin_key).post(f"{stack.api_url}/agency/portals/{portal['portal_id']}/close")
+    closed = declare(url, jpeg)
+    assert (closed.status_code, closed.json()["code"]) == (410, "portal_closed")
