@@ -70,7 +70,7 @@ def _iso(value: Any) -> str | None:
 def start(slug: str, cmd: StartSession, *, address: str | None, page_base: str,
           deps: Deps) -> tuple[CitizenLink, str]:
     """Open an upload session: (the link, its page URL with the token). The token is shown once."""
-    portal, agency, link, token = _open(slug, cmd, address, deps)
+    _, _, link, token = _open(slug, cmd, address, deps)
     return link, _url(page_base, token)
 
 
@@ -79,7 +79,7 @@ def text_link(slug: str, cmd: SmsLink, *, address: str | None, page_base: str, d
     phone_scope = f"phone:{ids.digest(cmd.send_to)[:32]}"
     limits.enforce(Check(rule=Rule.PORTAL_SMS, scope=client_scope(address), cap=deps.rate_caps.portal_sms),
                    Check(rule=Rule.PORTAL_SMS, scope=phone_scope, cap=deps.rate_caps.portal_sms), deps=deps)
-    portal, agency, link, token = _open(slug, cmd, address, deps, phone=cmd.send_to)
+    _, agency, link, token = _open(slug, cmd, address, deps, phone=cmd.send_to)
     url = _url(page_base, token)
     link.deliveries = [citizen_links.attempt("sms", lambda: citizen_links.text_link(agency, link, cmd.send_to,
                                                                                      url, deps))]
@@ -102,7 +102,7 @@ def _open(slug: str, cmd: StartSession, address: str | None, deps: Deps,
         ensure_accepted(portal, cmd)
         contact = collected_contact(portal, cmd.contact)
         caps = portal.caps
-        limits.enforce(Check(rule=Rule.PORTAL_SESSIONS, scope=_scope(portal, address),
+        limits.enforce(Check(rule=Rule.PORTAL_SESSIONS, scope=_client(portal, address),
                              cap=caps.cap(caps.sessions_per_client)),
                        Check(rule=Rule.PORTAL_SESSIONS, scope=_scope(portal), cap=caps.cap(caps.sessions_per_portal)),
                        deps=deps)
@@ -122,8 +122,12 @@ def _open(slug: str, cmd: StartSession, address: str | None, deps: Deps,
     return portal, agency, link, token
 
 
-def _scope(portal: Portal, address: str | None = None) -> str:
-    return f"portal:{portal.portal_id}" + (f":{client_scope(address)}" if address is not None else "")
+def _scope(portal: Portal) -> str:
+    return f"portal:{portal.portal_id}"
+
+
+def _client(portal: Portal, address: str | None) -> str:
+    return f"{_scope(portal)}:{client_scope(address)}"
 
 
 @contextmanager
@@ -154,10 +158,10 @@ def before_uploads(token: str, cmd: RequestUploads, *, address: str | None, deps
         if fresh:
             count, size = len(fresh), sum(max(0, f.size) for f in fresh)
             limits.enforce(  # bytes first: the likelier refusal, so it spends nothing of the file caps
-                Check(rule=Rule.PORTAL_BYTES, scope=_scope(portal, address), cap=caps.cap(caps.bytes_per_client),
+                Check(rule=Rule.PORTAL_BYTES, scope=_client(portal, address), cap=caps.cap(caps.bytes_per_client),
                       cost=size),
                 Check(rule=Rule.PORTAL_BYTES, scope=_scope(portal), cap=caps.cap(caps.bytes_per_portal), cost=size),
-                Check(rule=Rule.PORTAL_FILES, scope=_scope(portal, address), cap=caps.cap(caps.files_per_client),
+                Check(rule=Rule.PORTAL_FILES, scope=_client(portal, address), cap=caps.cap(caps.files_per_client),
                       cost=count),
                 Check(rule=Rule.PORTAL_FILES, scope=_scope(portal), cap=caps.cap(caps.files_per_portal), cost=count),
                 deps=deps)

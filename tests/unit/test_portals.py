@@ -287,3 +287,11 @@ def test_a_closed_portal_page_says_so_and_has_no_form(admin, deps):
     portals.close_portal(admin, portal.portal_id, deps=deps)
     page = portal_pages.render(portal_sessions.page_data(*portal_sessions.public("main-st-parade", deps=deps)), "en")
     assert 'data-state="closed"' in page and "This portal is closed" in page and "portal-form" not in page
+
+
+def test_a_client_without_an_address_has_its_own_count_not_the_portals(admin, deps):
+    opened(admin, deps, caps={"sessions_per_client": 1, "sessions_per_portal": 5})
+    session(deps, address=None)
+    with pytest.raises(RateLimited):
+        session(deps, address=None)
+    session(deps, address=IP)
