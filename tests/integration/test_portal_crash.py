@@ -15,7 +15,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.portals import CreatePortal, StartSession
 from chalicelib.services import portal_sessions, portals
-from tests.integration.test_custody_crash import READS, Case, Killed, chained, killer, new_case  # noqa: F401
+from tests.integration.test_custody_crash import Case, chained, killer, new_case, survives_every_kill  # noqa: F401
 
 pytestmark = pytest.mark.integration
 TERMS = {"version": "v1", "text": {"en": "Mine."}}
@@ -76,17 +76,4 @@ OPERATIONS = {
 
 @pytest.mark.parametrize("name", list(OPERATIONS))
 def test_a_portal_change_killed_at_any_aws_call_and_run_again_ends_as_the_untouched_run(killer, name):  # noqa: F811
-    setup, run, state = OPERATIONS[name]
-    case = setup()
-    with killer.counting():
-        run(case)
-    calls, expected = killer.calls, state(case)
-    writes = {n for n, op in enumerate(killer.operations, start=1) if not op.startswith(READS)}
-    assert calls > 0 and writes
-    for at in range(1, calls + 1):
-        for after in (False, True) if at in writes else (False,):
-            case = setup()
-            with killer.counting(at=at, after=after), contextlib.suppress(Killed):
-                run(case)
-            run(case)
-            assert state(case) == expected, f"{name}: killed {'after' if after else 'before'} call {at} of {calls}"
+    survives_every_kill(killer, name, *OPERATIONS[name])
