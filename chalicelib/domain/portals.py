@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from .commands import _CONTROL, CaseRef, Command, Email, Phone
 from .errors import Conflict, Gone, InvalidInput
@@ -87,8 +87,8 @@ class PortalCaps(BaseModel):
     sessions_per_portal: int = Field(default=5_000, ge=1, le=1_000_000)
     files_per_client: int = Field(default=100, ge=1, le=100_000)
     files_per_portal: int = Field(default=50_000, ge=1, le=10_000_000)
-    bytes_per_client: int = Field(default=50 * GIB, ge=1)
-    bytes_per_portal: int = Field(default=5_000 * GIB, ge=1)
+    bytes_per_client: int = Field(default=50 * GIB, ge=1, le=10**15)
+    bytes_per_portal: int = Field(default=5_000 * GIB, ge=1, le=10**18)
     files_per_session: int = Field(default=20, ge=1, le=200)
 
     def cap(self, limit: int) -> Cap:
@@ -137,8 +137,11 @@ class EditPortal(Command):
 
     @field_validator("title", "location", "agency_contact")
     @classmethod
-    def one_line(cls, value: str | None) -> str | None:
-        return None if value is None else _CONTROL.sub(" ", value).strip()
+    def one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        cleaned = None if value is None else _CONTROL.sub(" ", value).strip()
+        if cleaned == "" and info.field_name == "title":
+            raise ValueError("the title has no visible text")
+        return cleaned
 
 
 class CreatePortal(EditPortal):

@@ -295,3 +295,12 @@ def test_a_client_without_an_address_has_its_own_count_not_the_portals(admin, de
     with pytest.raises(RateLimited):
         session(deps, address=None)
     session(deps, address=IP)
+
+
+@pytest.mark.parametrize("fields", [{"title": "\x00\x07 \u2028"}, {"caps": {"bytes_per_client": 10**40}},
+                                    {"contact": {"email": "sometimes"}}, {"slug": "x" * 65}])
+def test_bad_portal_fields_are_refused_by_the_command(fields):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        CreatePortal.model_validate({"title": "Parade", "slug": "main-st", "terms": TERMS, **fields})
