@@ -71,6 +71,9 @@ EVENT_SOURCE_ACTIONS = {
     "DynamoDBEventConfig": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                             "dynamodb:ListStreams"},
 }
+# The asynchronous functions' dead-letter queue (infra/package_merge.yaml) uses the AWS managed SQS
+# key, so sending to it needs no KMS grant.
+DLQ_ACTIONS = {"sqs:SendMessage"}
 ALWAYS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 # S3 objects and SQS messages are encrypted with the stack's key as the caller: whoever reads or
 # writes them needs the key. DynamoDB uses the key through the grant it holds for the table, and
@@ -389,7 +392,21 @@ def needed(name: str) -> tuple[set[str], dict[str, set[str]]]:
     actions = set(found.actions) | trigger | ALWAYS
     if any(NEEDS_KMS.match(action) for action in actions):
         actions |= KMS_ACTIONS
+    if "DeadLetterQueue" in packaged_properties(name):
+        actions |= DLQ_ACTIONS  # Lambda sends what failed with the function's role
     return actions, found.actions
+
+
+def logical_id(name: str) -> str:
+    """The resource `chalice package` makes for a Lambda."""
+    return "APIHandler" if name == "api_handler" else "".join(p.capitalize() for p in name.split("_"))
+
+
+def packaged_properties(name: str) -> dict:  # type: ignore[type-arg]
+    from infra.cfn import load
+
+    merged: dict = load(ROOT / "infra" / "package_merge.yaml")["Resources"]  # type: ignore[type-arg]
+    return merged.get(logical_id(name), {}).get("Properties", {})  # type: ignore[no-any-return]
 
 
 # Resources: the project's own names, per service; anything else must be one of EXCEPTIONS.
