@@ -181,7 +181,7 @@ def reading(view: Any) -> Reading:
 
 def _read_call(call: ast.Call, function: Any, found: Reading) -> None:
     name = _called(call)
-    if name == "parse" and call.args:
+    if name == "parse" and len(call.args) == 2 and _is_body(call.args[1]):
         model = _resolve(call.args[0], function)
         found.request = model if isinstance(model, type) and issubclass(model, BaseModel) else None
     elif name == "body" and isinstance(call.func, ast.Name):  # common.body(), not some_view.body()
@@ -199,6 +199,11 @@ def _read_call(call: ast.Call, function: Any, found: Reading) -> None:
         status = _literal(keyword.value)
         if keyword.arg in ("status", "status_code") and isinstance(status, int):
             found.statuses.add(status)
+
+
+def _is_body(node: ast.AST) -> bool:
+    """`body()`: what parse reads is the request body (a handler may parse a path parameter too)."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "body"
 
 
 def _called(call: ast.Call) -> str | None:

@@ -12,7 +12,7 @@ from .. import bootstrap
 from ..domain.models import ApiKey
 from ..http import handled, json_response, parse
 from ..services import keys
-from .common import agency_key, body, caller
+from .common import agency_key, body, caller, documented
 
 keys_api = Blueprint(__name__)
 
@@ -28,6 +28,7 @@ def list_agency_keys() -> Response:
 
 
 @keys_api.route("/agency/keys", methods=["POST"], authorizer=agency_key)
+@documented(statuses=(201,))  # set by _issued
 @handled
 def issue_agency_key() -> Response:
     me = caller()
@@ -42,6 +43,7 @@ def revoke_agency_key(key_id: str) -> Response:
 
 
 @keys_api.route("/agency/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
+@documented(statuses=(201,))  # set by _issued
 @handled
 def rotate_agency_key(key_id: str) -> Response:
     old, new, secret = keys.rotate(caller(), key_id, deps=bootstrap.deps())
@@ -62,6 +64,7 @@ def revoke_key_as_operator(agency_id: str, key_id: str) -> Response:
 
 
 @keys_api.route("/operator/agencies/{agency_id}/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
+@documented(statuses=(201,))  # set by _issued
 @handled
 def rotate_key_as_operator(agency_id: str, key_id: str) -> Response:
     old, new, secret = keys.rotate(caller(), key_id, agency_id, deps=bootstrap.deps())
