@@ -4,7 +4,6 @@ receipt verifier, which needs only the public key. Wired in by cli_program.py.""
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,12 +43,8 @@ def _run(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
         found = program.store.get_receipt(args.receipt_id)
         if found is None:
             raise NotFound("No receipt has that id.", code="receipt_not_found")
-        return found.model_dump(mode="json") | {"public_key_der_b64": public_key_b64(program.signer.public_key_der())}
+        return found.model_dump(mode="json") | {"public_key_der_b64": program_deletion.public_key_b64(program)}
     return _verify(args, program.signer.public_key_der if not args.public_key else None)
-
-
-def public_key_b64(der: bytes) -> str:
-    return base64.b64encode(der).decode()
 
 
 def _verify(args: argparse.Namespace, from_kms: Any) -> dict[str, Any]:

@@ -65,7 +65,6 @@ def request_removal() -> Response:
 def deletion_receipt(receipt_id: str) -> Response:
     """A signed deletion receipt of the caller's agency, with the public key that verifies it;
     another agency's receipt is not found, as is an id that is not one."""
-    from ..cli_program_runs import public_key_b64
     from ..services import access, program_deletion
 
     deps, principal = bootstrap.deps(), caller()
@@ -76,4 +75,4 @@ def deletion_receipt(receipt_id: str) -> Response:
     if found is None:
         raise NotFound("No receipt has that id.", code="receipt_not_found")
     return json_response(found.model_dump(mode="json") | {
-        "public_key_der_b64": public_key_b64(program.signer.public_key_der())})
+        "public_key_der_b64": program_deletion.public_key_b64(program)})

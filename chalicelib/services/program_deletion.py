@@ -10,6 +10,7 @@ Killed anywhere and run again, it finishes: what is about to be deleted is journ
 still finds the artifact), and the receipt is built only from the journal once nothing is left."""
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from enum import Enum
@@ -20,7 +21,7 @@ from ..domain import program as rules
 from ..domain.errors import Conflict
 from ..domain.program_eligibility import source_ref
 from . import custody
-from .program_extraction import ProgramDeps, _check_on, media_key
+from .program_extraction import ProgramDeps, check_on, media_key
 
 SYSTEM = "system:program_deletion"
 NEAR_DUE_DAYS = 7  # the alarm fires for a request this close to its due date and not done
@@ -73,7 +74,7 @@ def follow_retention(*, deps: ProgramDeps, now: datetime) -> int:
             if next(deps.store.artifacts_of_source(source), None) is None:  # its copies already went
                 deps.store.drop_source(source)
             else:
-                deps.store.file_source(source, _check_on(item, now))
+                deps.store.file_source(source, check_on(item, now))
             continue
         receipt_id = f"retention-{agency_id}-{submission_id}"
         _delete_all(receipt_id, deps.store.artifacts_of_source(source), deps, now)
@@ -141,3 +142,8 @@ def get_receipt(agency_id: str, receipt_id: str, *, deps: ProgramDeps) -> receip
     """The agency's own receipt, or None (another agency's looks the same as none)."""
     found = deps.store.get_receipt(receipt_id)
     return found if found is not None and found.agency_id == agency_id else None
+
+
+def public_key_b64(deps: ProgramDeps) -> str:
+    """The receipt key's public half (DER, base64): all anyone needs to verify a receipt."""
+    return base64.b64encode(deps.signer.public_key_der()).decode()

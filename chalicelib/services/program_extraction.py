@@ -175,7 +175,7 @@ def _save(place: str, items: list[Submission], version: uc.UseCaseVersion, techn
                            content_sha256=lineage.content_hash(records, data), slot=place,
                            media_key=media_key(aid) if data is not None else None)
     for item in items:  # filed first: a crash below leaves the source watched, never a copy unwatched
-        deps.store.file_source(elig.source_ref(item.agency_id, item.submission_id), _check_on(item, now))
+        deps.store.file_source(elig.source_ref(item.agency_id, item.submission_id), check_on(item, now))
     if data is not None:
         deps.media.put(media_key(aid), data, content_type)
     event = custody.event(agency_id, deps=deps.base, actor=actor, action="program.artifact_created",
@@ -188,6 +188,7 @@ def _save(place: str, items: list[Submission], version: uc.UseCaseVersion, techn
         return False
 
 
-def _check_on(item: Submission, now: datetime) -> date:
+def check_on(item: Submission, now: datetime) -> date:
+    """When to look at a source item again: its retention date, and at least weekly."""
     soon = now.date() + timedelta(days=SOURCE_CHECK_DAYS)
     return min(item.retain_until.date(), soon) if item.retain_until else soon
