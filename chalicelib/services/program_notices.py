@@ -112,7 +112,7 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
             if notices.tells(sub, notice):
                 counts[_send_to_subscriber(notice, sub, base_url, now, deps)] += 1
         for email in contacts:
-            counts[_send(notice, email, base_url, None, now, deps)] += 1
+            counts[deliver(notice, email, base_url, None, now, deps)] += 1
         if counts["sent"] or counts["failed"]:
             deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM, action="program.notice_sent",
                                             target=f"use_case:{notice.use_case_id}",
@@ -125,12 +125,13 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
 
 
 def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> str:
-    return _send(notice, sub.email, base_url, sub.subscription_id, now, deps)
+    return deliver(notice, sub.email, base_url, sub.subscription_id, now, deps)
 
 
-def _send(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
-          deps: Deps) -> str:
-    """Each notice carries its own unsubscribe token, written with the claim (only its hash): a
+def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
+            deps: Deps) -> str:
+    """One notice to one address: claimed, then sent, then its outcome written on the claim. Each
+    notice carries its own unsubscribe token, written with the claim (only its hash): a
     subscriber's ends the subscription, an agency contact's opts that address out."""
     recipient, token = notices.recipient_key(email), ids.new_token()
     if subscription_id is None and deps.program_notices.opted_out(recipient):

@@ -171,6 +171,8 @@ def set_rules(me: Principal, cmd: SetProgramRules, *, deps: Deps) -> rules.Progr
     require_operator(me)
     made = rules.rules(terms_from=cmd.terms_from, notice_days=cmd.notice_days)
     stored, revision = deps.program_notices.get_rules()
+    if stored == made:  # already so (a retry): nothing to write or record
+        return made
     before = (stored or rules.ProgramRules()).model_dump(mode="json")
     deps.program_notices.save_rules(made, revision=revision, event=_event(
         me, deps, "program.settings_changed", "program:settings",
