@@ -238,6 +238,18 @@
     $('finish-retry').addEventListener('click', finish);
     state.pending = loadPending();
     showPending();
+    if (state.pending.length) dropArrived();
+  }
+
+  // Files the server already has (or gave up) need no re-picking.
+  async function dropArrived() {
+    try {
+      const answer = await callApi('/files');
+      const waiting = new Set(answer.files.filter((f) => f.status === 'awaiting_upload').map((f) => f.file_id));
+      state.pending = state.pending.filter((p) => waiting.has(p.fileId));
+      savePending();
+      showPending();
+    } catch (err) { /* keep the note: picking the file again still works */ }
   }
 
   function renderSessionTexts(session) {
@@ -600,6 +612,12 @@
       updateOverall();
       announce(t('upload.file_done', { name: item.file.name }));
     } catch (err) {
+      if (err.code === 'file_already_received') {  // it got there before a reload: wait for its verdict
+        item.sent = item.file.size;
+        setStatus(item, 'checking');
+        updateOverall();
+        return;
+      }
       item.sent = 0;
       item.error = err.message;
       setStatus(item, 'failed');

@@ -108,15 +108,25 @@ def test_after_a_reload_the_same_file_picked_again_resumes_from_the_parts_s3_hol
     fast_retries(page)
     page.set_input_files("#file-input", [str(video)])
     page.click("#send")
-    wait_until_sent(stack, page, 0.45)
+    token = link["url"].rsplit("/", 1)[-1]
+
+    def some_parts_held() -> dict[str, Any] | None:
+        files = requests.get(f"{stack.api_url}/c/{token}/files", timeout=30).json()["files"]
+        parts = files and requests.get(f"{stack.api_url}/c/{token}/uploads/{files[0]['file_id']}/parts",
+                                       timeout=30).json()
+        return parts if parts and parts["parts"] else None
+    stack.wait_for(some_parts_held, timeout=60, what="a first part in S3")
+    stack.relay.freeze()  # so the rest cannot finish before the reload
     page.reload()
     page.wait_for_selector("#form:not([hidden])")
+    stack.relay.cut(refuse=False)  # what the reload left half-sent is gone
+    stack.relay.restore()
     note = page.locator("#resume-note")
-    assert note.is_visible() and "storm.mp4" in note.inner_text()
-    token = link["url"].rsplit("/", 1)[-1]
+    stack.wait_for(note.is_visible, timeout=10, what="the resume note")
+    assert "storm.mp4" in note.inner_text()
     (declared,) = requests.get(f"{stack.api_url}/c/{token}/files", timeout=30).json()["files"]
     held = requests.get(f"{stack.api_url}/c/{token}/uploads/{declared['file_id']}/parts", timeout=30).json()
-    assert held["parts"], "some parts were in S3 before the reload"
+    assert held["parts"] and declared["status"] == "awaiting_upload"
     page.screenshot(path=str(SHOTS / "resumable-reloaded.png"), full_page=True)
 
     before = stack.relay.bytes_up
@@ -157,3 +167,28 @@ def test_the_citizen_can_switch_the_language(stack: Any, page: Any) -> None:
     assert page.locator("h1#intro-heading").inner_text() == I18N["es"]["intro.heading"]
     page.screenshot(path=str(SHOTS / "resumable-spanish.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_stalled_connection_is_noticed_and_an_offline_spell_waits_for_the_network(
+    stack: Any, page: Any, tmp_path: Path,
+) -> None:
+    link = create_link(stack, "CASE-RESUME-5")
+    video = tmp_path / "flood.mp4"
+    data = big_video(video)
+    open_upload_page(page, link["url"])
+    fast_retries(page)  # a part with no byte moving for 3 s is aborted and sent again
+    page.set_input_files("#file-input", [str(video)])
+    page.click("#send")
+    wait_until_sent(stack, page, 0.2)
+    stack.relay.freeze()  # connections stay open, nothing moves: a stalled mobile link
+    stack.wait_for(lambda: "is-retrying" in page.locator(".file").get_attribute("class"), timeout=30,
+                   what="the page to notice the stall")
+    page.context.set_offline(True)
+    stack.wait_for(lambda: "is-offline" in page.locator(".file").get_attribute("class"), timeout=30,
+                   what="the page to wait for the network")
+    page.screenshot(path=str(SHOTS / "resumable-offline.png"), full_page=True)
+    stack.relay.restore()
+    page.context.set_offline(False)
+    confirmed(page)
+    (stored,) = stored_files(stack, link)
+    assert stored["status"] == "verified" and stored["sha256"] == hashlib.sha256(data).hexdigest()

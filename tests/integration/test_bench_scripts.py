@@ -55,3 +55,14 @@ def test_the_program_deletion_bench_finishes_every_request_with_calls_flat_as_th
     # done, deleted (each request: an artifact and its child), dynamodb, s3, kms, scans, versions left
     assert small_counts[:7] == big_counts[:7], rows
     assert small_counts[:2] == ["10", "20"] and small_counts[4:7] == ["10", "0", "0"], rows
+
+
+def test_the_upload_page_bench_sends_through_the_page_and_survives_a_cut():
+    lines = {line.split()[0]: line.split() for line in run("bench/upload_page.py", "--quick").splitlines()
+             if line.startswith(("page_upload", "cut"))}
+    page, cut = dict(zip(lines["page_upload"][1::2], lines["page_upload"][2::2])), \
+        dict(zip(lines["cut"][1::2], lines["cut"][2::2]))
+    assert page["verified"] == "True" and float(page["ratio"]) > 0, lines  # one byte-identical verified file
+    assert cut["verified"] == "True", lines  # resumed after the cut, one file, byte-identical
+    # Parts under way when the connection dropped are sent again; finished parts never are.
+    assert 1.0 <= float(cut["sent_ratio"]) < 1.0 + 4 * 5 / 30 + 0.05, lines
