@@ -27,7 +27,7 @@ from chalicelib.domain.models import OPERATOR_AGENCY, Principal, Role
 from chalicelib.domain.program_notices import SetProgramRules, Subscribe
 from chalicelib.services import program_notices as service
 from chalicelib.services import program_operator as operator
-from tests.integration.test_custody_crash import READS, Killed, killer  # noqa: F401 (fixture)
+from tests.integration.test_custody_crash import Killed, killer, survives_every_kill  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 OP = Principal(agency_id=OPERATOR_AGENCY, role=Role.OPERATOR, key_id="crash-op")
@@ -95,20 +95,7 @@ OPERATIONS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, An
 
 @pytest.mark.parametrize("name", list(OPERATIONS))
 def test_killed_at_any_aws_call_and_run_again_the_outcome_equals_the_untouched_run(killer, name):  # noqa: F811
-    setup, run, state = OPERATIONS[name]
-    case = setup()
-    with killer.counting():
-        run(case)
-    calls, expected = killer.calls, state(case)
-    writes = {n for n, op in enumerate(killer.operations, start=1) if not op.startswith(READS)}
-    assert calls > 0 and writes
-    for at in range(1, calls + 1):
-        for after in (False, True) if at in writes else (False,):
-            case = setup()
-            with killer.counting(at=at, after=after), contextlib.suppress(Killed):
-                run(case)
-            run(case)
-            assert state(case) == expected, f"{name}: killed {'after' if after else 'before'} call {at} of {calls}"
+    survives_every_kill(killer, name, *OPERATIONS[name])
 
 
 def claim_outcome(notice_id: str, email: str) -> str | None:
