@@ -21,6 +21,7 @@ import contextlib
 import random
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -109,6 +110,7 @@ def _bursts(rng: random.Random, span: int, executed: date) -> list[tuple[date, O
 
 def world() -> program_extraction.ProgramDeps:
     from chalicelib.adapters.memory_audit import MemoryAuditLog
+    from chalicelib.adapters.memory_program import MemoryProgram
     from chalicelib.adapters.memory_program_store import LocalSigner, MemoryProgramMedia, MemoryProgramStore
     from chalicelib.domain.models import Page
     from tests.fakes import FixedClock, MemorySubmissions, make_deps
@@ -122,9 +124,53 @@ def world() -> program_extraction.ProgramDeps:
             return Page(items=mine, next_cursor=None) if case_ref is None else super().list_submissions(
                 agency_id, case_ref=case_ref, limit=limit, cursor=cursor)
 
+    class Program(MemoryProgram):
+        """The unit tests' fake, with each agency's records indexed: its lists walk every agency's
+        records, which made a thousand agencies' daily runs quadratic."""
+
+        def __init__(self, log: MemoryAuditLog) -> None:
+            super().__init__(log)
+            self.keys: dict[tuple[str, str], list[Any]] = defaultdict(list)
+
+        def _file(self, agency_id: str, kind: str, key: Any) -> None:
+            self.keys[(agency_id, kind)].append(key)
+
+        def add_contract(self, contract: rules.Contract, *, event: Any) -> None:
+            super().add_contract(contract, event=event)
+            self._file(contract.agency_id, "contract", (contract.agency_id, contract.contract_id))
+
+        def end_contract(self, contract: rules.Contract, withdrawal: Any, *, event: Any) -> None:
+            super().end_contract(contract, withdrawal, event=event)
+            if withdrawal is not None:
+                self._file(withdrawal.agency_id, "withdrawal", withdrawal.request_id)
+
+        def add_acceptance(self, acceptance: rules.Acceptance, *, event: Any) -> None:
+            super().add_acceptance(acceptance, event=event)
+            self._file(acceptance.agency_id, "acceptance", acceptance.acceptance_id)
+
+        def add_withdrawal(self, withdrawal: rules.WithdrawalRequest, *, event: Any) -> None:
+            super().add_withdrawal(withdrawal, event=event)
+            self._file(withdrawal.agency_id, "withdrawal", withdrawal.request_id)
+
+        def add_removal(self, removal: rules.RemovalRequest, *, event: Any) -> None:
+            super().add_removal(removal, event=event)
+            self._file(removal.agency_id, "removal", removal.request_id)
+
+        def contracts(self, agency_id: str) -> list[rules.Contract]:
+            return [self.contracts_by[k] for k in sorted(self.keys[(agency_id, "contract")])]
+
+        def acceptances(self, agency_id: str) -> list[rules.Acceptance]:
+            return [self.accepted[k] for k in sorted(self.keys[(agency_id, "acceptance")])]
+
+        def withdrawals(self, agency_id: str) -> list[rules.WithdrawalRequest]:
+            return [self.withdrawn[k] for k in sorted(self.keys[(agency_id, "withdrawal")])]
+
+        def removals(self, agency_id: str) -> list[rules.RemovalRequest]:
+            return [self.removed[k] for k in sorted(self.keys[(agency_id, "removal")])]
+
     audit = MemoryAuditLog()
     base = make_deps(FixedClock(datetime.combine(START, datetime.min.time(), tzinfo=timezone.utc)), audit=audit,
-                     submissions=Submissions(audit))
+                     submissions=Submissions(audit), program=Program(audit))
     return program_extraction.ProgramDeps(base=base, store=MemoryProgramStore(base.program),  # type: ignore[arg-type]
                                           media=MemoryProgramMedia(), signer=LocalSigner())
 
