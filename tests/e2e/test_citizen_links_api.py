@@ -113,7 +113,7 @@ def test_bad_link_requests_get_a_json_4xx(stack, body, status, code):
 @pytest.mark.parametrize("files, status, code", [
     ([{"name": "x.exe", "size": 10, "content_type": "application/x-msdownload"}], 415, "unsupported_media_type"),
     ([{"name": "x.jpg", "size": 0, "content_type": "image/jpeg"}], 400, "empty_file"),
-    ([{"name": "x.jpg", "size": 5 * 1024**3, "content_type": "image/jpeg"}], 413, "file_too_large"),
+    ([{"name": "x.jpg", "size": 51 * 1024**3, "content_type": "image/jpeg"}], 413, "file_too_large"),  # over 50 GiB
     ([{"name": "x.jpg", "size": 10, "content_type": "image/jpeg"}] * 51, 413, "too_many_files"),
     ([{"name": "x.jpg", "size": "10", "content_type": "image/jpeg"}], 400, "validation_error"),
     ([], 400, "validation_error"),
