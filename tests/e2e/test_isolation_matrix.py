@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -234,6 +235,29 @@ def test_no_route_lets_another_agency_or_role_reach_the_victims_data(stack, app_
         print(f"other answers (a body refused first, or a case of the caller's own): {dict(refused_first)}")
     assert tried > 100, "the matrix tried almost nothing: the victim's data was not built"
     assert not leaks, "\n".join(leaks)
+
+
+def test_no_listing_shows_another_agency_the_victims_data(stack, app_routes, world, intruders):
+    """Keyed GET routes without path parameters (listings, settings, the audit log): whatever they
+    answer another agency's callers, nothing of the victim's is in it."""
+    ids = world["ids"]
+    secrets = {v for kind, values in ids.items() if kind not in ("agency", "case") for v in values}
+    tried, leaks = 0, []
+    for path, methods in sorted(app_routes.items()):
+        entry = methods.get("GET")
+        if "{" in path or entry is None or entry.authorizer is None:
+            continue
+        for role, session in intruders.items():
+            if path.startswith("/operator/") and role == "operator":
+                continue  # the operator's own views of every agency
+            for query in ({}, {"case": "ISO-CASE-1"}, {"target": sorted(ids["submission"])[0]}):
+                response = _try(session, "GET", stack.api_url + path + "?" + urlencode(query))
+                tried += 1
+                if response is None or response.status_code >= 500 or any(s in response.text for s in secrets):
+                    leaks.append(f"{role}: GET {path}?{urlencode(query)} -> "
+                                 f"{response.status_code if response is not None else 'no answer'}")
+    print(f"\nlistings: {tried} combinations tried, {len(leaks)} leaks")
+    assert tried > 0 and not leaks, "\n".join(leaks)
 
 
 def test_a_citizen_link_cannot_reach_another_links_files(stack, app_routes):
