@@ -210,16 +210,22 @@ def _program_forms(data: dict[str, Any], language: str, t: Callable[..., str]) -
             f'      </form>\n    </section>')
 
 
-def program_message_page(outcome: str, language: str, problem: str | None = None) -> str:
-    """What a form post answers a browser with: the outcome, or the problem (its message, escaped)."""
+def program_message_page(outcome: str, language: str, problem: str | None = None, *, action: str | None = None) -> str:
+    """What a form post answers a browser with: the outcome, or the problem (its message, escaped);
+    with `action`, a one-button form that posts there (the confirmation link's page)."""
     strings = json.loads(_read("i18n.json"))
     texts = strings.get(language) or strings["en"]
-    title = texts.get(f"program.{outcome}.title") or strings["en"][f"program.{outcome}.title"]
-    message = problem if problem is not None else (
-        texts.get(f"program.{outcome}.message") or strings["en"][f"program.{outcome}.message"])
-    back = texts.get("program.back") or strings["en"]["program.back"]
+
+    def text(key: str) -> str:
+        return html.escape(texts.get(key) or strings["en"][key])
+
+    form = "" if action is None else (  # the hidden field last: the button's paragraph keeps its margin
+        f'<form method="post" action="{html.escape(action)}"><p><button class="button button-primary" '
+        f'type="submit">{text("program.confirm_ask.button")}</button></p>'
+        f'<input type="hidden" name="language" value="{html.escape(language)}"></form>')
     return (_read("program-message.html")
             .replace("{{lang}}", html.escape(language if language in strings else "en"))
-            .replace("{{title}}", html.escape(title))
-            .replace("{{message}}", html.escape(message))
-            .replace("{{back}}", html.escape(back)))
+            .replace("{{title}}", text(f"program.{outcome}.title"))
+            .replace("{{message}}", html.escape(problem) if problem is not None else text(f"program.{outcome}.message"))
+            .replace("{{form}}", form)
+            .replace("{{back}}", text("program.back")))

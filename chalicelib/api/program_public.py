@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from .. import bootstrap, pages
 from ..domain.errors import DomainError, InvalidInput, LimitExceeded
 from ..domain.limits import Rule
-from ..domain.program_notices import SubmitFeedback, Subscribe
+from ..domain.program_notices import SubmitFeedback, Subscribe, SubscriptionState
 from ..http import error_response, handled, json_response, parse, status_of
 from ..services import limits, program_feedback, program_notices
 from .common import body, client_address, page_base, params, request
@@ -82,7 +82,12 @@ def _answer(view: Callable[..., tuple[int, dict[str, Any], str]]) -> Callable[..
 
 
 def _page(status: int, outcome: str, problem: str | None) -> Response:
+    """The answer page. Asking to confirm, it holds the form that posts the confirmation back."""
     language = _language(_safe_form())
+    if outcome == "confirm_ask":
+        action = "confirm?" + urlencode({"token": params().get("token", "")})
+        return Response(body=pages.program_message_page(outcome, language, action=action), status_code=status,
+                        headers=pages.form_headers())
     return Response(body=pages.program_message_page(outcome, language, problem), status_code=status,
                     headers=pages.security_headers("'self'"))
 
@@ -116,7 +121,18 @@ def subscribe() -> tuple[int, dict[str, Any], str]:
     return 202, {"state": "pending", "message": "Check your email and open the link to confirm."}, "subscribe_pending"
 
 
-@program_public_api.route("/transparency/confirm", methods=["GET", "POST"], content_types=[FORM, "application/json"])
+@program_public_api.route("/transparency/confirm", methods=["GET"])
+@handled
+@_answer
+def confirmation_page() -> tuple[int, dict[str, Any], str]:
+    """The emailed link: a page with the button that confirms (a link fetched by a mail scanner
+    confirms nothing). 404/409/410 for a link that cannot confirm."""
+    found = program_notices.confirmable(params().get("token", ""), deps=bootstrap.deps())
+    confirmed = found.state is SubscriptionState.CONFIRMED
+    return 200, {"state": found.state.value}, "subscribe_confirmed" if confirmed else "confirm_ask"
+
+
+@program_public_api.route("/transparency/confirm", methods=["POST"], content_types=[FORM, "application/json"])
 @handled
 @_answer
 def confirm() -> tuple[int, dict[str, Any], str]:

@@ -167,7 +167,8 @@ def message(notice: Notice, page_url: str, unsubscribe_url: str) -> tuple[str, s
 def confirmation_message(confirm_url: str) -> tuple[str, str]:
     return ("Confirm your improvement program notices", "\n".join([
         "Someone (we hope you) asked to be told when the improvement program announces, changes or",
-        "retires a use of agency data. Nothing is sent to this address until you confirm:", "",
+        "retires a use of agency data. Nothing is sent to this address until you open this link",
+        "and press Confirm:", "",
         confirm_url, "",
         f"The link works for {CONFIRM_HOURS} hours. If you did not ask, ignore this email."]))
 

@@ -47,16 +47,20 @@ def subscribe(cmd: notices.Subscribe, base_url: str, *, deps: Deps) -> Subscript
     return made
 
 
-def confirm(token: str, *, deps: Deps) -> Subscription:
-    """The confirmation link: from now on notices go to this address. Using it again changes nothing."""
+def confirmable(token: str, *, deps: Deps) -> Subscription:
+    """What the confirmation link shows when opened, changing nothing: opening it (or a mail
+    scanner fetching it) does not confirm; the button on its page does (`confirm`)."""
     found = _by_token(token, deps)
+    _check_confirmable(found, deps.clock.now())
+    return found
+
+
+def confirm(token: str, *, deps: Deps) -> Subscription:
+    """From now on notices go to this address. Confirming again changes nothing."""
+    found, now = _by_token(token, deps), deps.clock.now()
+    _check_confirmable(found, now)
     if found.state is SubscriptionState.CONFIRMED:
         return found
-    if found.state is SubscriptionState.UNSUBSCRIBED:
-        raise Conflict("This subscription was cancelled; subscribe again.", code="subscription_ended")
-    now = deps.clock.now()
-    if now > found.confirm_by:
-        raise Gone("This confirmation link has expired; subscribe again.", code="confirmation_expired")
     moved = found.model_copy(update={"state": SubscriptionState.CONFIRMED, "confirmed_at": now})
     deps.program_notices.move_subscription(moved, found.state, event=_event(
         deps, PUBLIC, "program.subscription_confirmed", moved, {}))
@@ -82,6 +86,13 @@ def unsubscribe(token: str, *, deps: Deps) -> SubscriptionState:
         repo.move_subscription(moved, found.state, event=_event(
             deps, PUBLIC, "program.unsubscribed", moved, {"was": found.state.value}))
     return SubscriptionState.UNSUBSCRIBED
+
+
+def _check_confirmable(found: Subscription, now: datetime) -> None:
+    if found.state is SubscriptionState.UNSUBSCRIBED:
+        raise Conflict("This subscription was cancelled; subscribe again.", code="subscription_ended")
+    if found.state is SubscriptionState.PENDING and now > found.confirm_by:
+        raise Gone("This confirmation link has expired; subscribe again.", code="confirmation_expired")
 
 
 def _by_token(token: str, deps: Deps) -> Subscription:

@@ -59,9 +59,15 @@ def test_subscribe_confirm_notify_once_and_unsubscribe(stack):
     run(op, stack)
     assert len(mails(stack, email)) == 1  # nothing but the confirmation before the link is used
 
-    page = requests.get(f"{api}/transparency/confirm", params={"token": link})
+    page = requests.get(f"{api}/transparency/confirm", params={"token": link})  # opening it: a button, no change
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"], page.text
-    again = requests.get(f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
+    assert f'action="confirm?token={link}"' in page.text and "form-action 'self'" in page.headers[
+        "Content-Security-Policy"]
+    looked = requests.get(f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
+    assert (looked.status_code, looked.json()) == (200, {"state": "pending"})
+    pressed = requests.post(f"{api}/transparency/confirm?token={link}", data={"language": "fr"})
+    assert pressed.status_code == 200 and "Abonnement confirmé" in pressed.text, pressed.text
+    again = requests.post(f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
     assert (again.status_code, again.json()) == (200, {"state": "confirmed"})
 
     announce(stack, op, title="After <i>confirmation</i>")
@@ -78,18 +84,20 @@ def test_subscribe_confirm_notify_once_and_unsubscribe(stack):
     announce(stack, op, title="After unsubscribing")
     run(op, stack)
     assert len(mails(stack, email)) == 2
-    refused = requests.get(f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
-    assert (refused.status_code, refused.json()["code"]) == (409, "subscription_ended")
+    for method in ("GET", "POST"):
+        refused = requests.request(method, f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
+        assert (refused.status_code, refused.json()["code"]) == (409, "subscription_ended")
 
 
 @pytest.mark.parametrize("path", ["confirm", "unsubscribe"])
 @pytest.mark.parametrize("value", [None, "", "short", "A" * 43, "%3Cscript%3E" * 4])
 def test_unknown_or_malformed_tokens_are_404(stack, path, value):
     params = {} if value is None else {"token": value}
-    answer = requests.get(f"{stack.api_url}/transparency/{path}", params=params, headers=JSON)
-    assert (answer.status_code, answer.json()["code"]) == (404, "subscription_not_found")
-    page = requests.get(f"{stack.api_url}/transparency/{path}", params=params)
-    assert page.status_code == 404 and "text/html" in page.headers["Content-Type"]
+    for method in ("GET", "POST"):
+        answer = requests.request(method, f"{stack.api_url}/transparency/{path}", params=params, headers=JSON)
+        assert (answer.status_code, answer.json()["code"]) == (404, "subscription_not_found")
+        page = requests.request(method, f"{stack.api_url}/transparency/{path}", params=params)
+        assert page.status_code == 404 and "text/html" in page.headers["Content-Type"]
 
 
 @pytest.mark.parametrize("body,status", [

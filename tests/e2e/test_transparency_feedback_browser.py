@@ -1,10 +1,12 @@
 """The transparency page's forms in headless Chromium at a phone viewport (390x844) against the local
 stack: the page runs no script, yet its plain HTML forms post (the CSP allows forms to this site
 only): feedback with HTML in it is stored as text and the answer page says thank you; a subscription
-answers with the check-your-email page and a confirmation email. Nothing is wider than the phone,
+answers with the check-your-email page and a confirmation email, whose link opens a page whose
+button confirms. Nothing is wider than the phone,
 no console error, no CSP violation. Screenshots go to .local/transparency-feedback*.png."""
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -56,4 +58,15 @@ def test_feedback_and_subscription_forms_post_without_script(stack: Any, page: A
     assert [m["subject"] for m in stack.emails() if m["to"] == [email]] == [
         "Confirm your improvement program notices"]
     page.screenshot(path=str(SHOTS / "transparency-subscribe-sent.png"), full_page=False)
+    assert problems.errors() == [] and dialogs == []
+
+    (confirmation,) = [m["body"] for m in stack.emails() if m["to"] == [email]]
+    link = re.search(r"https?://\S+/transparency/confirm\?token=[A-Za-z0-9_-]{43}", confirmation)
+    assert link
+    page.goto(link.group(0))  # opening the link shows a button and confirms nothing yet
+    assert page.locator("h1").inner_text() == "Confirm your subscription"
+    page.screenshot(path=str(SHOTS / "transparency-confirm-ask.png"), full_page=False)
+    with page.expect_navigation():
+        page.locator("button[type=submit]").click()
+    assert page.locator("h1").inner_text() == "Subscription confirmed"
     assert problems.errors() == [] and dialogs == []

@@ -137,9 +137,22 @@ def test_unknown_tokens_are_not_found(deps, token):
         service.unsubscribe(token, deps=deps)
 
 
+def test_opening_the_confirmation_link_confirms_nothing_its_button_does(deps):
+    service.subscribe(Subscribe(email="reader@example.org"), BASE, deps=deps)
+    token = token_in(deps.email.sent[-1][2])
+    assert service.confirmable(token, deps=deps).state is rules.SubscriptionState.PENDING
+    assert service.confirmable(token, deps=deps).state is rules.SubscriptionState.PENDING  # a scanner, again
+    assert service.confirm(token, deps=deps).state is rules.SubscriptionState.CONFIRMED
+    assert service.confirmable(token, deps=deps).state is rules.SubscriptionState.CONFIRMED
+    html = pages.program_message_page("confirm_ask", "fr", action=f"confirm?token={token}&x=<")
+    assert f'action="confirm?token={token}&amp;x=&lt;"' in html and "Confirmer" in html
+
+
 def test_a_confirmation_link_expires(deps):
     service.subscribe(Subscribe(email="late@example.org"), BASE, deps=deps)
     deps.clock.advance(hours=rules.CONFIRM_HOURS, seconds=1)
+    with pytest.raises(Gone):
+        service.confirmable(token_in(deps.email.sent[-1][2]), deps=deps)
     with pytest.raises(Gone):
         service.confirm(token_in(deps.email.sent[-1][2]), deps=deps)
 
