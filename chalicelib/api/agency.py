@@ -15,12 +15,12 @@ from ..domain.commands import (
     StartCapture,
     UpdateAgencySettings,
 )
-from ..domain.models import AuditFilter, Principal
+from ..domain.models import AuditFilter, Principal, RetentionPolicy
 from ..http import datetime_param, handled, int_param, json_response, parse
 from ..observability import metrics
 from ..services import access, agencies, captures, citizen_links, custody, portals, retention, review, submissions
 from ..views import capture_view, link_view, submission_view
-from .common import agency_key, body, caller, page_base, params, request
+from .common import agency_key, body, caller, documented, page_base, params, request
 
 agency_api = Blueprint(__name__)
 
@@ -111,6 +111,7 @@ def review_submission(submission_id: str) -> Response:
 
 
 @agency_api.route("/agency/retention", methods=["PUT"], authorizer=agency_key)
+@documented(response=RetentionPolicy)
 @handled
 def set_retention() -> Response:
     policy = retention.set_policy(caller(), parse(SetRetentionPolicy, body()), deps=bootstrap.deps())

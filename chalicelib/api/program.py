@@ -12,10 +12,10 @@ from .. import bootstrap
 from ..domain import program as rules
 from ..domain.errors import NotFound
 from ..domain.program_commands import AcceptTier2, RequestRemoval, RequestWithdrawal
-from ..domain.receipts import ReceiptId
+from ..domain.receipts import Receipt, ReceiptId
 from ..http import handled, json_response, parse
 from ..services import program as service
-from .common import agency_key, body, caller
+from .common import agency_key, body, caller, documented
 
 program_api = Blueprint(__name__)
 
@@ -61,6 +61,7 @@ def request_removal() -> Response:
 
 
 @program_api.route("/agency/program/receipts/{receipt_id}", methods=["GET"], authorizer=agency_key)
+@documented(response=Receipt)  # and public_key_der_b64, the key that verifies it
 @handled
 def deletion_receipt(receipt_id: str) -> Response:
     """A signed deletion receipt of the caller's agency, with the public key that verifies it;

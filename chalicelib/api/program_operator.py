@@ -8,12 +8,14 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
+from ..domain.program import Contract, TermsVersion
 from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
 from ..domain.program_notices import SetProgramRules
+from ..domain.program_use_cases import UseCaseVersion
 from ..http import handled, int_param, json_response, parse
 from ..services import program_feedback, program_notices
 from ..services import program_operator as service
-from .common import agency_key, body, page_base, params
+from .common import agency_key, body, documented, page_base, params
 from .operator import operator
 
 program_operator_api = Blueprint(__name__)
@@ -26,6 +28,7 @@ def _dump(model: Any) -> dict[str, Any]:
 
 
 @program_operator_api.route(BASE + "/agencies/{agency_id}/contracts", methods=["POST"], authorizer=agency_key)
+@documented(response=Contract)
 @handled
 def record_contract(agency_id: str) -> Response:
     me = operator(agency_id)
@@ -44,6 +47,7 @@ def end_contract(agency_id: str, contract_id: str) -> Response:
 
 
 @program_operator_api.route(BASE + "/terms", methods=["POST"], authorizer=agency_key)
+@documented(response=TermsVersion)
 @handled
 def publish_terms() -> Response:
     me = operator()
@@ -52,6 +56,7 @@ def publish_terms() -> Response:
 
 
 @program_operator_api.route(BASE + "/terms/{version}/retire", methods=["POST"], authorizer=agency_key)
+@documented(response=TermsVersion)
 @handled
 def retire_terms(version: str) -> Response:
     return json_response(_dump(service.retire_terms(operator(), version, deps=bootstrap.deps())))
@@ -64,6 +69,7 @@ def list_use_cases() -> Response:
 
 
 @program_operator_api.route(BASE + "/use-cases", methods=["POST"], authorizer=agency_key)
+@documented(response=UseCaseVersion)
 @handled
 def create_use_case() -> Response:
     me = operator()
@@ -72,6 +78,7 @@ def create_use_case() -> Response:
 
 
 @program_operator_api.route(BASE + "/use-cases/{use_case_id}", methods=["PUT"], authorizer=agency_key)
+@documented(response=UseCaseVersion)
 @handled
 def edit_use_case(use_case_id: str) -> Response:
     me = operator()

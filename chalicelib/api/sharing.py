@@ -18,7 +18,7 @@ from ..http import handled, int_param, json_response, parse
 from ..services import access, sharing
 from ..services.sharing import SharedItem
 from ..views import submission_view
-from .common import agency_key, body, caller, params
+from .common import agency_key, body, caller, documented, params
 
 sharing_api = Blueprint(__name__)
 
@@ -48,6 +48,7 @@ def shared_item_view(item: SharedItem) -> dict[str, Any]:
 
 
 @sharing_api.route("/agency/shares", methods=["POST"], authorizer=agency_key)
+@documented(response=Share)
 @handled
 def create_share() -> Response:
     deps, principal = bootstrap.deps(), caller()
@@ -63,6 +64,7 @@ def list_shares() -> Response:
 
 
 @sharing_api.route("/agency/shares/{share_id}", methods=["DELETE"], authorizer=agency_key)
+@documented(response=Share)
 @handled
 def revoke_share(share_id: str) -> Response:
     deps = bootstrap.deps()

@@ -19,7 +19,7 @@ from chalicelib.http import STATUS, handled, json_response, parse
 # Routes whose response body is not yet a declared model (documented as a JSON object for now).
 # Shrink it: `@documented(response=Model)` on the handler. A new route is not to be added here.
 RESPONSE_MODEL_PENDING = frozenset({
-    "DELETE /agency/holds/cases/{case_ref}", "DELETE /agency/keys/{key_id}", "DELETE /agency/shares/{share_id}",
+    "DELETE /agency/holds/cases/{case_ref}", "DELETE /agency/keys/{key_id}",
     "DELETE /agency/submissions/{submission_id}/hold", "DELETE /operator/agencies/{agency_id}/keys/{key_id}",
     "GET /access", "GET /agency/audit", "GET /agency/capture", "GET /agency/citizen-links/{link_id}",
     "GET /agency/exports/{export_id}", "GET /agency/keys", "GET /agency/license", "GET /agency/program",
@@ -34,21 +34,18 @@ RESPONSE_MODEL_PENDING = frozenset({
     "POST /agency/captures/{capture_id}/complete", "POST /agency/captures/{capture_id}/files",
     "POST /agency/citizen-links", "POST /agency/exports", "POST /agency/exports/{export_id}/retry",
     "POST /agency/keys", "POST /agency/keys/{key_id}/rotate", "POST /agency/program/removals",
-    "POST /agency/program/tier2", "POST /agency/program/withdrawal", "POST /agency/shares",
+    "POST /agency/program/tier2", "POST /agency/program/withdrawal",
     "POST /agency/submissions/{submission_id}/review", "POST /c/{token}/complete", "POST /c/{token}/uploads",
     "POST /c/{token}/uploads/{file_id}/complete", "POST /c/{token}/uploads/{file_id}/parts",
     "POST /operator/access-requests/{request_id}/approve", "POST /operator/access-requests/{request_id}/deny",
     "POST /operator/agencies/{agency_id}/keys/{key_id}/rotate",
-    "POST /operator/program/agencies/{agency_id}/contracts",
     "POST /operator/program/agencies/{agency_id}/contracts/{contract_id}/end", "POST /operator/program/extend",
-    "POST /operator/program/notices/run", "POST /operator/program/terms",
-    "POST /operator/program/terms/{version}/retire", "POST /operator/program/use-cases",
-    "POST /operator/program/use-cases/{use_case_id}/{step}", "POST /transparency/confirm",
-    "POST /transparency/feedback", "POST /transparency/subscriptions", "POST /transparency/unsubscribe",
-    "PUT /agency/holds/cases/{case_ref}", "PUT /agency/retention", "PUT /agency/submissions/{submission_id}/hold",
-    "PUT /operator/agencies/{agency_id}/license", "PUT /operator/agencies/{agency_id}/time-zone",
-    "PUT /operator/countries/{country}", "PUT /operator/program/settings",
-    "PUT /operator/program/use-cases/{use_case_id}", "PUT /operator/quota",
+    "POST /operator/program/notices/run", "POST /operator/program/use-cases/{use_case_id}/{step}",
+    "POST /transparency/confirm", "POST /transparency/feedback", "POST /transparency/subscriptions",
+    "POST /transparency/unsubscribe", "PUT /agency/holds/cases/{case_ref}",
+    "PUT /agency/submissions/{submission_id}/hold", "PUT /operator/agencies/{agency_id}/license",
+    "PUT /operator/agencies/{agency_id}/time-zone", "PUT /operator/countries/{country}",
+    "PUT /operator/program/settings", "PUT /operator/quota",
 })
 
 
