@@ -115,7 +115,7 @@ class LocalStack:
         return self
 
     SCHEDULES = {"retention_sweep": 3600, "license_daily": 86400, "daily_digest": 86400, "program_notices": 86400,
-                 "abandoned_uploads": 3600}
+                 "abandoned_uploads": 3600, "program_extract": 86400, "program_delete": 86400}
 
     def _schedules(self) -> None:
         """What EventBridge schedules do in AWS: call each scheduled handler, at start and then on
