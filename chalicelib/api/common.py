@@ -9,7 +9,7 @@ from chalice.app import AuthResponse, Blueprint, Request
 from .. import bootstrap
 from ..domain.limits import Rule
 from ..domain.models import Principal
-from ..openapi import documented  # noqa: F401 - routes declare what the OpenAPI document cannot read
+from ..openapi import documented as documented  # re-exported: routes declare what the document cannot read
 from ..services import agencies, limits
 
 auth = Blueprint(__name__)
