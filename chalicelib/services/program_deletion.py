@@ -44,10 +44,9 @@ def run(*, deps: ProgramDeps) -> dict[str, Any]:
 
 def enforce(request: rules.WithdrawalRequest | rules.RemovalRequest, *, deps: ProgramDeps,
             now: datetime) -> dict[str, Any]:
-    if isinstance(request, rules.WithdrawalRequest):
-        kind, roots = receipts.ReceiptKind.WITHDRAWAL, deps.store.artifacts_of_agency(request.agency_id)
-    else:
-        kind, roots = receipts.ReceiptKind.REMOVAL, _of_sources(request, deps)
+    kind = _kind(request)
+    roots = deps.store.artifacts_of_agency(request.agency_id) if isinstance(request, rules.WithdrawalRequest) \
+        else _of_sources(request, deps)
     deleted = _delete_all(request.request_id, roots, deps, now)
     outcome = _complete(request.request_id, request.agency_id, kind, request.requested_at, request, deps, now)
     return {"request_id": request.request_id, "agency_id": request.agency_id, "kind": kind.value,
@@ -136,6 +135,42 @@ def _complete(receipt_id: str, agency_id: str, kind: receipts.ReceiptKind, reque
     except Conflict:
         return Outcome.ALREADY_DONE
     return Outcome.DONE
+
+
+def undo_if_requested_since(made: lineage.Lineage, *, since: datetime, deps: ProgramDeps) -> bool:
+    """After an extraction wrote `made` from a scope read at `since`: a withdrawal or removal made
+    meanwhile may already have been enforced without it (the write landed after). Then it is
+    deleted now, under that request; if the request is already done, with a receipt of its own
+    (`<request id>-late-<artifact>`). True if it was undone."""
+    base, now = deps.base, deps.base.clock.now()
+    for agency_id in made.agency_ids:
+        late: list[rules.WithdrawalRequest | rules.RemovalRequest] = [
+            *base.program.withdrawals(agency_id), *base.program.removals(agency_id)]
+        for request in sorted(late, key=lambda r: r.requested_at):
+            if request.requested_at > since and _covers(request, made, deps):
+                late_id = f"{request.request_id}-late-{made.artifact_id[:16]}"
+                _delete_all(late_id if request.done_at else request.request_id, [made.artifact_id], deps, now)
+                if request.done_at is not None:
+                    _complete(late_id, agency_id, _kind(request), request.requested_at, None, deps, now)
+                return True
+    return False
+
+
+def _covers(request: rules.WithdrawalRequest | rules.RemovalRequest, made: lineage.Lineage,
+            deps: ProgramDeps) -> bool:
+    if isinstance(request, rules.WithdrawalRequest):
+        return True
+    for source in made.sources:
+        agency_id, submission_id = source.split("/", 1)
+        item = deps.base.submissions.get_submission(agency_id, submission_id)
+        if submission_id in request.submission_ids or (item is not None and item.case_ref == request.case_ref):
+            return True
+    return False
+
+
+def _kind(request: rules.WithdrawalRequest | rules.RemovalRequest) -> receipts.ReceiptKind:
+    return receipts.ReceiptKind.WITHDRAWAL if isinstance(request, rules.WithdrawalRequest) \
+        else receipts.ReceiptKind.REMOVAL
 
 
 def get_receipt(agency_id: str, receipt_id: str, *, deps: ProgramDeps) -> receipts.Receipt | None:

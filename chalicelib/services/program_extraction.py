@@ -183,9 +183,13 @@ def _save(place: str, items: list[Submission], version: uc.UseCaseVersion, techn
                           details={"use_case_id": version.use_case_id, "version": version.version,
                                    "technique": technique.value, "sources": len(sources)})
     try:
-        return deps.store.put_artifact(made, lineage.Artifact(artifact_id=aid, records=records or []), event=event)
+        written = deps.store.put_artifact(made, lineage.Artifact(artifact_id=aid, records=records or []),
+                                          event=event)
     except Conflict:  # a concurrent run wrote it first
         return False
+    from . import program_deletion  # imported here: it builds on this module
+
+    return written and not program_deletion.undo_if_requested_since(made, since=now, deps=deps)
 
 
 def check_on(item: Submission, now: datetime) -> date:

@@ -164,3 +164,29 @@ def test_another_agencys_receipt_is_not_found() -> None:
     program_deletion.run(deps=deps)
     assert program_deletion.get_receipt("a1", request.request_id, deps=deps) is not None
     assert program_deletion.get_receipt("a2", request.request_id, deps=deps) is None
+
+
+def test_a_request_enforced_while_an_extraction_was_writing_still_takes_what_it_wrote() -> None:
+    """The extraction read its scope, then the agency withdrew and the deletion run finished before
+    the extraction's write landed: the extraction undoes its own write, with a receipt of its own."""
+    deps = world(T0)
+    join(deps, "a1", tier_2=True)
+    for n in range(6):
+        store_item(deps, item("a1", n))
+    use_case(deps, "aggregate_counts", tier=Tier.TIER_1)
+    deps.base.clock.at = LATER
+    write = deps.store.put_artifact
+    raced: list[str] = []
+
+    def withdraw_then_write(made, artifact, *, event):
+        if not raced:
+            deps.base.clock.advance(minutes=5)
+            raced.append(program.withdraw(ADMIN, deps=deps.base).request_id)
+            program_deletion.run(deps=deps)  # finds nothing yet: done with an empty receipt
+        return write(made, artifact, event=event)
+
+    deps.store.put_artifact = withdraw_then_write
+    assert program_extraction.extract("uc1", deps=deps)["created"] == 0
+    assert of(deps, "a1") == set() and deps.store.receipts[raced[0]].entries == []
+    (late,) = [r for rid, r in deps.store.receipts.items() if rid.startswith(f"{raced[0]}-late-")]
+    assert len(late.entries) == 2 and receipt_verify.verify(late, signer().public_key_der()) is None
