@@ -56,7 +56,7 @@ def test_chalice_points_each_function_at_a_policy_file_that_exists():
     functions = config["stages"]["prod"]["lambda_functions"]
     assert set(functions) == {"api_handler", "agency_key", "ingest_upload", "retention_sweep", "daily_digest",
                               "export_chunk", "license_daily", "sequence_audit", "program_notices",
-                              "program_extract", "program_delete"}
+                              "program_extract", "program_delete", "abandoned_uploads"}
     for settings in functions.values():
         policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).resolve().read_text())
         assert policy["Statement"] and all(s["Effect"] == "Allow" for s in policy["Statement"])
@@ -86,3 +86,10 @@ def test_program_storage_keeps_deletion_plus_restore_window_within_30_days():
     assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
     alarm = template["ProgramRequestNearDueAlarm"]["Properties"]
     assert alarm["MetricName"] == "ProgramRequestsNearDue" and alarm["Threshold"] == 1
+
+
+def test_the_bucket_aborts_multipart_uploads_left_incomplete():
+    rules = resources()["EvidenceBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    aborting = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert aborting and aborting[0]["Status"] == "Enabled"
+    assert 1 <= aborting[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] <= 7
