@@ -2,8 +2,9 @@
 resources from infra/template.yaml): an extraction copies stripped images to the program bucket
 and adds nothing the second time; a withdrawal's deletion leaves no version in the bucket and no
 item in the program table, with a receipt signed by the KMS key that verifies with its public key
-alone (over HTTP for the agency, 404 for another, 400 for a bad id); and the deletion, killed at
-any AWS call and run again, finishes with one verifying receipt."""
+alone (over HTTP for the agency, 404 for another, 400 for a bad id); the deletion, killed at any
+AWS call and run again, finishes with one verifying receipt; the extraction, killed and run again,
+holds each copy once with one audit event each."""
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,7 @@ from chalicelib.domain.receipts import Receipt
 from chalicelib.services import custody, program_deletion, program_extraction
 from tests.e2e.test_program_api import record_contract
 from tests.e2e.test_sharing_api import new_agency
-from tests.integration.test_custody_crash import READS, CallKiller, Killed
+from tests.integration.test_custody_crash import READS, CallKiller, Killed, chained
 from tests.program_worlds import JPEG_WITH_GPS, active_use_case
 
 pytestmark = pytest.mark.integration
@@ -167,3 +168,39 @@ def test_the_deletion_killed_at_any_aws_call_and_run_again_finishes(killer):
                 delete(case)
             delete(case)
             assert state(case) == expected, f"killed {'after' if after else 'before'} call {at} of {calls}"
+
+
+def extraction_setup() -> dict[str, Any]:
+    agency_id, _, _ = participant(files=2)
+    return {"agency_id": agency_id, "use_case_id": active_use_case_now()}
+
+
+def extraction_run(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    agency = bootstrap.deps().agencies.get_agency(case["agency_id"])
+    monkeypatch.setattr(program_extraction, "_agencies", lambda base: iter([agency]))  # this agency only
+    program_extraction.extract(case["use_case_id"], deps=bootstrap.program_deps())
+
+
+def extraction_state(case: dict[str, Any]) -> tuple[Any, ...]:
+    ours = lineage_of(case["agency_id"])
+    bucket = bootstrap.settings().program_bucket
+    listed = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix="program/").get("Versions", [])
+    held = {v["Key"] for v in listed} & {f"program/{a}" for a in ours}
+    made = [a for a in chained(case["agency_id"]) if a[0] == "program.artifact_created"]
+    return len(ours), len(held), made
+
+
+def test_the_extraction_killed_at_any_aws_call_and_run_again_adds_each_copy_once(killer, monkeypatch):
+    case = extraction_setup()
+    with killer.counting():
+        extraction_run(case, monkeypatch)
+    calls, expected = killer.calls, extraction_state(case)
+    assert expected[:2] == (2, 2) and len(expected[2]) == 2
+    writes = {n for n, op in enumerate(killer.operations, start=1) if not op.startswith(READS)}
+    for at in range(1, calls + 1):
+        for after in (False, True) if at in writes else (False,):
+            case = extraction_setup()
+            with killer.counting(at=at, after=after), contextlib.suppress(Killed):
+                extraction_run(case, monkeypatch)
+            extraction_run(case, monkeypatch)
+            assert extraction_state(case) == expected, f"killed {'after' if after else 'before'} call {at} of {calls}"
