@@ -8,6 +8,7 @@ feedback, in the main table:
 | token | `PROGRAM_SUBTOKEN#<sha256(token)>` | `TOKEN` (-> subscription, or the recipient it opts out) |
 | opt-out | `PROGRAM_OPTOUT#<recipient key>` | `OPTOUT` (an agency contact that wants no notices) |
 | notice claim | `PROGRAM_NOTICE#<notice id>` | `TO#<recipient key>` (created once: the send's claim) |
+| notice done | `PROGRAM_NOTICE#<notice id>` | `DONE` (a run went through every recipient) |
 | feedback | `PROGRAM_FEEDBACK` | `FEEDBACK#<id>` (time-sorted id: newest first by a query) |
 
 Changes to settings, subscriptions and feedback take their audit event (one transaction)."""
@@ -122,6 +123,14 @@ class DynamoProgramNotices(DynamoBase):
         except Conflict:
             return False
         return True
+
+    def notice_done(self, notice_id: str) -> bool:
+        return self._get(f"PROGRAM_NOTICE#{notice_id}", "DONE") is not None
+
+    def mark_notice_done(self, notice_id: str, at: datetime) -> None:
+        """Every recipient of the notice had its turn: later runs skip it without trying a claim each."""
+        self._db.put_item(TableName=self._table, Item=to_item({"pk": f"PROGRAM_NOTICE#{notice_id}", "sk": "DONE",
+                                                               "at": at.isoformat()}))
 
     def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None:
         """How the claimed send went (`sent` or `failed`); a claim without it was cut short."""

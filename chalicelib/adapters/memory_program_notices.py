@@ -22,6 +22,7 @@ class MemoryProgramNotices:
         self.recipient_tokens: dict[str, str] = {}  # token hash -> recipient it opts out
         self.opt_outs: set[str] = set()
         self.claims: dict[tuple[str, str], str] = {}  # (notice, recipient) -> outcome ("" while claimed)
+        self.done: set[str] = set()  # notices every recipient had its turn at
         self.feedback: dict[str, Feedback] = {}
 
     def get_rules(self) -> tuple[ProgramRules | None, int]:
@@ -77,6 +78,12 @@ class MemoryProgramNotices:
         else:
             self.recipient_tokens[token_hash] = recipient
         return True
+
+    def notice_done(self, notice_id: str) -> bool:
+        return notice_id in self.done
+
+    def mark_notice_done(self, notice_id: str, at: datetime) -> None:
+        self.done.add(notice_id)
 
     def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None:
         self.claims[(notice_id, recipient)] = outcome

@@ -106,18 +106,22 @@ def _by_token(token: str, deps: Deps) -> Subscription:
 
 def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
     """Send every notice due (changes of the last LOOK_BACK_DAYS) to whoever has not had it yet.
-    Safe to run again and side by side: each send is claimed first."""
+    Safe to run again and side by side: each send is claimed first. A notice whose recipients all
+    had their turn is marked done, so the next days' runs skip it at the cost of one read (a
+    subscriber confirmed, or an agency joining, after that is not told of it)."""
     now = now or deps.clock.now()
     by_case: dict[str, list[UseCaseVersion]] = {}
     for version in deps.program.all_use_case_versions():
         by_case.setdefault(version.use_case_id, []).append(version)
     due = notices.due([n for versions in by_case.values() for n in notices.notices(versions)], now)
-    report: dict[str, Any] = {"notices": len(due), "sent": 0, "failed": 0, "already_sent": 0, "opted_out": 0}
-    if not due:
+    todo = [n for n in due if not deps.program_notices.notice_done(n.notice_id)]
+    report: dict[str, Any] = {"notices": len(due), "done_before": len(due) - len(todo), "sent": 0, "failed": 0,
+                              "already_sent": 0, "opted_out": 0}
+    if not todo:
         return report
     subscribers = list(deps.program_notices.confirmed_subscriptions())
     contacts = _participant_contacts(deps)
-    for notice in due:
+    for notice in todo:
         counts = {"sent": 0, "failed": 0, "already_sent": 0, "opted_out": 0}
         for sub in subscribers:
             if notices.tells(sub, notice):
@@ -132,6 +136,7 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
                                                      "sent": counts["sent"], "failed": counts["failed"]}))
         for name, count in counts.items():
             report[name] += count
+        deps.program_notices.mark_notice_done(notice.notice_id, now)  # a run killed before this resumes the claims
     return report
 
 

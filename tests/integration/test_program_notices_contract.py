@@ -94,6 +94,10 @@ def test_a_notice_is_claimed_once_per_recipient_with_its_unsubscribe_token(world
     assert repo.subscription_by_token(ids.digest(contact_token)) is None  # an agency contact's: no subscription
     assert repo.recipient_by_token(ids.digest(contact_token)) == "r2"
     repo.record_delivery(notice, "r1", "sent")
+    assert not repo.notice_done(notice)
+    repo.mark_notice_done(notice, START)
+    repo.mark_notice_done(notice, START)  # again: fine
+    assert repo.notice_done(notice)
 
 
 def test_an_opt_out_is_recorded_once(world):
