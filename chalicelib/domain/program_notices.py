@@ -125,7 +125,7 @@ def notices(versions: list[UseCaseVersion]) -> list[Notice]:
                             version=v.version, title=_title(versions, v.version), at=v.announced_at,
                             effective_on=v.effective_on.isoformat() if v.effective_on else None))
     retired = [v for v in versions if v.retired_at is not None]
-    if retired and len(retired) == len(versions):
+    if seen and retired and len(retired) == len(versions):  # a draft never announced retires unseen
         last = max(retired, key=lambda v: v.version)
         assert last.retired_at is not None
         found.append(Notice(notice_id=f"{last.use_case_id}:retired", kind=NoticeKind.RETIRED,
@@ -147,30 +147,6 @@ def tells(subscription: Subscription, notice: Notice) -> bool:
     """A subscriber hears of changes made once it had confirmed, and not after it left."""
     return (subscription.state is SubscriptionState.CONFIRMED and subscription.confirmed_at is not None
             and subscription.confirmed_at <= notice.at)
-
-
-def message(notice: Notice, page_url: str, unsubscribe_url: str) -> tuple[str, str]:
-    """(subject, text) of a notice. Plain text: the title is the operator's words, sent as they are."""
-    what = {NoticeKind.ANNOUNCED: "A new use of agency data is announced",
-            NoticeKind.MATERIAL_EDIT: "A use of agency data changes (a new version is announced)",
-            NoticeKind.RETIRED: "A use of agency data is retired"}[notice.kind]
-    lines = [f"{what}: {notice.title} (version {notice.version}).", ""]
-    if notice.effective_on and notice.kind is not NoticeKind.RETIRED:
-        lines.append(f"It can apply no earlier than {notice.effective_on}; until then nothing changes.")
-    elif notice.kind is NoticeKind.RETIRED:
-        lines.append("It no longer applies to anyone's data.")
-    lines += ["", f"The full record and its history: {page_url}",
-              "", f"To stop these notices, open: {unsubscribe_url}"]
-    return f"Improvement program: {notice.title[:120]}", "\n".join(lines)
-
-
-def confirmation_message(confirm_url: str) -> tuple[str, str]:
-    return ("Confirm your improvement program notices", "\n".join([
-        "Someone (we hope you) asked to be told when the improvement program announces, changes or",
-        "retires a use of agency data. Nothing is sent to this address until you open this link",
-        "and press Confirm:", "",
-        confirm_url, "",
-        f"The link works for {CONFIRM_HOURS} hours. If you did not ask, ignore this email."]))
 
 
 class ProgramNoticesRepository(Protocol):

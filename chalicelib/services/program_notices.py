@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain import ids
+from ..domain import program_emails as emails
 from ..domain import program_notices as notices
 from ..domain.errors import Conflict, DomainError, Gone, NotFound
 from ..domain.limits import Check, Rule
@@ -42,7 +43,7 @@ def subscribe(cmd: notices.Subscribe, base_url: str, *, deps: Deps) -> Subscript
                         confirm_by=now + timedelta(hours=notices.CONFIRM_HOURS))
     deps.program_notices.add_subscription(made, ids.digest(token), event=_event(
         deps, PUBLIC, "program.subscription_requested", made, {"language": made.language}))
-    subject, text = notices.confirmation_message(f"{base_url}/transparency/confirm?token={token}")
+    subject, text = emails.confirmation_email(f"{base_url}/transparency/confirm?token={token}", made.language)
     deps.email.send_email(made.email, subject, text)  # DeliveryFailed (502): the pending one lapses unused
     return made
 
@@ -141,11 +142,11 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
 
 
 def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> str:
-    return deliver(notice, sub.email, base_url, sub.subscription_id, now, deps)
+    return deliver(notice, sub.email, base_url, sub.subscription_id, now, deps, language=sub.language)
 
 
 def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
-            deps: Deps) -> str:
+            deps: Deps, *, language: str = "en") -> str:
     """One notice to one address: claimed, then sent, then its outcome written on the claim. Each
     notice carries its own unsubscribe token, written with the claim (only its hash): a
     subscriber's ends the subscription, an agency contact's opts that address out."""
@@ -156,7 +157,7 @@ def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | No
                                              subscription_id=subscription_id):
         return "already_sent"
     link = f"{base_url}/transparency/unsubscribe?token={token}"
-    subject, text = notices.message(notice, f"{base_url}/transparency", link)
+    subject, text = emails.notice_email(notice, f"{base_url}/transparency", link, language)
     try:
         deps.email.send_email(email, subject, text)
         outcome = "sent"

@@ -56,7 +56,7 @@ def test_feedback_and_subscription_forms_post_without_script(stack: Any, page: A
         subscribe.locator("button[type=submit]").click()
     assert page.locator("h1").inner_text() == "Revise su correo"
     assert [m["subject"] for m in stack.emails() if m["to"] == [email]] == [
-        "Confirm your improvement program notices"]
+        "Confirme sus avisos del programa de mejora"]  # in the page's language
     page.screenshot(path=str(SHOTS / "transparency-subscribe-sent.png"), full_page=False)
     assert problems.errors() == [] and dialogs == []
 

@@ -74,6 +74,9 @@ def test_announcements_material_edits_and_retirements_are_notices_and_other_edit
         (rules.NoticeKind.ANNOUNCED, 1), (rules.NoticeKind.MATERIAL_EDIT, 3), (rules.NoticeKind.RETIRED, 3)]
     assert [n.notice_id for n in rules.due(found, deps.clock.now() + timedelta(days=rules.LOOK_BACK_DAYS))] == [
         f"{case}:retired"]  # older changes are out of the window
+    draft = use_case(deps, title="Never announced")
+    operator.retire_use_case(OP, draft, deps=deps)
+    assert rules.notices(deps.program.use_case_versions(draft)) == []  # its title was never public
 
 
 # --- double opt-in and unsubscribe ---------------------------------------------------------------------
@@ -324,3 +327,19 @@ def test_the_cli_shows_and_sets_the_settings_and_lists_feedback(deps):
         run("program-settings", "--notice-days", "7")
     program_feedback.submit(SubmitFeedback(message="from the page"), deps=deps)
     assert [f["message"] for f in run("program-feedback", "--limit", "5")["items"]] == ["from the page"]
+
+
+def test_a_subscriber_is_written_to_in_the_language_it_chose(deps):
+    service.subscribe(Subscribe(email="lectora@example.org", language="es"), BASE, deps=deps)
+    (_, subject, text), = deps.email.sent
+    assert subject == "Confirme sus avisos del programa de mejora" and "pulse Confirmar" in text
+    service.confirm(token_in(text), deps=deps)
+    deps.clock.advance(hours=1)
+    operator.retire_use_case(OP, use_case(deps, title="Secret draft"), deps=deps)  # never public: never told
+    operator.announce_use_case(OP, use_case(deps, title="Búsqueda"), deps=deps)
+    service.run(BASE, deps=deps)
+    (subject, text), = mails_to(deps, "lectora@example.org")[1:]
+    assert subject == "Programa de mejora: Búsqueda"
+    assert text.startswith("Se anuncia un nuevo uso de datos de las agencias: Búsqueda (versión 1).")
+    assert "Para dejar de recibir estos avisos, abra: " in text
+
