@@ -21,7 +21,7 @@ from typing import Any
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.models import AuditEvent
 from ..domain.program import ProgramRules
-from ..domain.program_notices import Feedback, Subscription, SubscriptionState
+from ..domain.program_notices import Delivery, Feedback, Subscription, SubscriptionState
 from .dynamo_codec import DynamoBase, from_item, to_item
 
 SUBSCRIBERS = "PROGRAM_SUBSCRIBERS"
@@ -132,11 +132,11 @@ class DynamoProgramNotices(DynamoBase):
         self._db.put_item(TableName=self._table, Item=to_item({"pk": f"PROGRAM_NOTICE#{notice_id}", "sk": "DONE",
                                                                "at": at.isoformat()}))
 
-    def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None:
-        """How the claimed send went (`sent` or `failed`); a claim without it was cut short."""
-        self._db.update_item(TableName=self._table, Key=to_item({"pk": f"PROGRAM_NOTICE#{notice_id}",
-                                                                  "sk": f"TO#{recipient}"}),
-                             UpdateExpression="SET outcome = :o", ExpressionAttributeValues=to_item({":o": outcome}))
+    def record_delivery(self, notice_id: str, recipient: str, outcome: Delivery) -> None:
+        """How the claimed send went (sent or failed); a claim without it was cut short."""
+        key = to_item({"pk": f"PROGRAM_NOTICE#{notice_id}", "sk": f"TO#{recipient}"})
+        self._db.update_item(TableName=self._table, Key=key, UpdateExpression="SET outcome = :o",
+                             ExpressionAttributeValues=to_item({":o": outcome.value}))
 
     # --- feedback ----------------------------------------------------------------------------------
     def add_feedback(self, feedback: Feedback, *, event: AuditEvent) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.models import AuditEvent
 from ..domain.program import ProgramRules
-from ..domain.program_notices import Feedback, Subscription, SubscriptionState
+from ..domain.program_notices import Delivery, Feedback, Subscription, SubscriptionState
 from .memory_audit import MemoryAuditLog
 
 
@@ -85,8 +85,8 @@ class MemoryProgramNotices:
     def mark_notice_done(self, notice_id: str, at: datetime) -> None:
         self.done.add(notice_id)
 
-    def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None:
-        self.claims[(notice_id, recipient)] = outcome
+    def record_delivery(self, notice_id: str, recipient: str, outcome: Delivery) -> None:
+        self.claims[(notice_id, recipient)] = outcome.value
 
     def add_feedback(self, feedback: Feedback, *, event: AuditEvent) -> None:
         if feedback.feedback_id in self.feedback:

@@ -52,6 +52,15 @@ class NoticeKind(str, Enum):
     RETIRED = "retired"
 
 
+class Delivery(str, Enum):
+    """What became of one notice for one recipient in a run."""
+
+    SENT = "sent"
+    FAILED = "failed"  # SES refused it; claimed, so not tried again
+    ALREADY_SENT = "already_sent"  # claimed before (by this run's predecessor or a concurrent one)
+    OPTED_OUT = "opted_out"  # an agency contact that used its notice's unsubscribe link
+
+
 class Notice(Record):
     notice_id: str
     kind: NoticeKind
@@ -172,6 +181,6 @@ class ProgramNoticesRepository(Protocol):
     def notice_done(self, notice_id: str) -> bool: ...
     def mark_notice_done(self, notice_id: str, at: datetime) -> None:
         """Every recipient had its turn (idempotent): later runs skip the notice."""
-    def record_delivery(self, notice_id: str, recipient: str, outcome: str) -> None: ...
+    def record_delivery(self, notice_id: str, recipient: str, outcome: Delivery) -> None: ...
     def add_feedback(self, feedback: Feedback, *, event: AuditEvent) -> None: ...
     def list_feedback(self, *, limit: int, cursor: str | None) -> tuple[list[Feedback], str | None]: ...

@@ -19,7 +19,7 @@ from ..domain.errors import Conflict, DomainError, Gone, NotFound
 from ..domain.limits import Check, Rule
 from ..domain.models import OPERATOR_AGENCY
 from ..domain.program import Tier
-from ..domain.program_notices import Notice, Subscription, SubscriptionState
+from ..domain.program_notices import Delivery, Notice, Subscription, SubscriptionState
 from ..domain.program_use_cases import UseCaseVersion
 from . import custody, limits
 from .deps import Deps
@@ -116,53 +116,52 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
         by_case.setdefault(version.use_case_id, []).append(version)
     due = notices.due([n for versions in by_case.values() for n in notices.notices(versions)], now)
     todo = [n for n in due if not deps.program_notices.notice_done(n.notice_id)]
-    report: dict[str, Any] = {"notices": len(due), "done_before": len(due) - len(todo), "sent": 0, "failed": 0,
-                              "already_sent": 0, "opted_out": 0}
+    report: dict[str, Any] = {"notices": len(due), "done_before": len(due) - len(todo)} | {d.value: 0 for d in Delivery}
     if not todo:
         return report
     subscribers = list(deps.program_notices.confirmed_subscriptions())
     contacts = _participant_contacts(deps)
     for notice in todo:
-        counts = {"sent": 0, "failed": 0, "already_sent": 0, "opted_out": 0}
+        counts = dict.fromkeys(Delivery, 0)
         for sub in subscribers:
             if notices.tells(sub, notice):
                 counts[_send_to_subscriber(notice, sub, base_url, now, deps)] += 1
         for email in contacts:
             counts[deliver(notice, email, base_url, None, now, deps)] += 1
-        if counts["sent"] or counts["failed"]:
+        if counts[Delivery.SENT] or counts[Delivery.FAILED]:
             deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM, action="program.notice_sent",
                                             target=f"use_case:{notice.use_case_id}",
-                                            outcome="success" if not counts["failed"] else "partial",
+                                            outcome="success" if not counts[Delivery.FAILED] else "partial",
                                             details={"notice": notice.notice_id, "kind": notice.kind.value,
-                                                     "sent": counts["sent"], "failed": counts["failed"]}))
-        for name, count in counts.items():
-            report[name] += count
+                                                     "sent": counts[Delivery.SENT], "failed": counts[Delivery.FAILED]}))
+        for delivery, count in counts.items():
+            report[delivery.value] += count
         deps.program_notices.mark_notice_done(notice.notice_id, now)  # a run killed before this resumes the claims
     return report
 
 
-def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> str:
+def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> Delivery:
     return deliver(notice, sub.email, base_url, sub.subscription_id, now, deps, language=sub.language)
 
 
 def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
-            deps: Deps, *, language: str = "en") -> str:
+            deps: Deps, *, language: str = "en") -> Delivery:
     """One notice to one address: claimed, then sent, then its outcome written on the claim. Each
     notice carries its own unsubscribe token, written with the claim (only its hash): a
     subscriber's ends the subscription, an agency contact's opts that address out."""
     recipient, token = notices.recipient_key(email), ids.new_token()
     if subscription_id is None and deps.program_notices.opted_out(recipient):
-        return "opted_out"
+        return Delivery.OPTED_OUT
     if not deps.program_notices.claim_notice(notice.notice_id, recipient, now, token_hash=ids.digest(token),
                                              subscription_id=subscription_id):
-        return "already_sent"
+        return Delivery.ALREADY_SENT
     link = f"{base_url}/transparency/unsubscribe?token={token}"
     subject, text = emails.notice_email(notice, f"{base_url}/transparency", link, language)
     try:
         deps.email.send_email(email, subject, text)
-        outcome = "sent"
+        outcome = Delivery.SENT
     except DomainError:
-        outcome = "failed"
+        outcome = Delivery.FAILED
     deps.program_notices.record_delivery(notice.notice_id, recipient, outcome)
     return outcome
 

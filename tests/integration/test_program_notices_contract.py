@@ -16,7 +16,7 @@ from chalicelib.adapters.memory_program_notices import MemoryProgramNotices
 from chalicelib.domain import audit, ids
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.program import ProgramRules
-from chalicelib.domain.program_notices import Feedback, Subscription, SubscriptionState
+from chalicelib.domain.program_notices import Delivery, Feedback, Subscription, SubscriptionState
 from tests.fakes import START, MemoryAuditLog
 from tests.integration.test_repository_contract import new_id
 
@@ -93,7 +93,7 @@ def test_a_notice_is_claimed_once_per_recipient_with_its_unsubscribe_token(world
     assert repo.recipient_by_token(ids.digest(token)) is None
     assert repo.subscription_by_token(ids.digest(contact_token)) is None  # an agency contact's: no subscription
     assert repo.recipient_by_token(ids.digest(contact_token)) == "r2"
-    repo.record_delivery(notice, "r1", "sent")
+    repo.record_delivery(notice, "r1", Delivery.SENT)
     assert not repo.notice_done(notice)
     repo.mark_notice_done(notice, START)
     repo.mark_notice_done(notice, START)  # again: fine
