@@ -208,7 +208,11 @@ def _run_schedule(args: argparse.Namespace) -> int:
     elif args.name == "program-notices":
         from .services import program_notices
 
-        result = program_notices.run(bootstrap.settings().public_base_url or "", deps=deps, now=now)
+        base = bootstrap.settings().public_base_url
+        if not base:
+            print("PUBLIC_BASE_URL is not set: notices need it for their links.", file=sys.stderr)
+            return 2
+        result = program_notices.run(base, deps=deps, now=now)
     else:
         result = retention.sweep(deps=deps, now=now)
     print(json.dumps(result, default=str))
