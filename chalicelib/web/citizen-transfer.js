@@ -131,26 +131,44 @@
       onProgress(Math.min(file.size, bytes), total - done.size);
     };
     report();
-    const hashing = hashFile(file);
-    const queue = [];
-    for (let n = 1; n <= total; n += 1) if (!done.has(n)) queue.push(n);
+    // One reader goes through the file in order, once: each part's bytes feed the whole-file
+    // hash and, for a part S3 lacks, its own checksum; the part is then queued for the senders
+    // with its URL already being signed. The reader stays at most two rounds of parts ahead.
+    const hasher = window.hashwasm && window.hashwasm.createSHA256 ? await window.hashwasm.createSHA256() : null;
+    if (hasher) hasher.init();
+    const ready = [];
+    const waiting = [];
+    let readAll = false;
+    const changed = () => { while (waiting.length) waiting.shift()(); };
+    const until = async (condition) => { while (!condition()) await new Promise((resolve) => waiting.push(resolve)); };
+    const reader = (async () => {
+      try {
+        for (let number = 1; number <= total; number += 1) {
+          await until(() => ready.length < 2 * cfg.partParallel);
+          const start = (number - 1) * partSize;
+          // Sent as a Blob: Chromium streams it from the file (an ArrayBuffer body was about 5x slower).
+          const body = file.slice(start, Math.min(file.size, start + partSize));
+          const bytes = await body.arrayBuffer();
+          if (hasher) hasher.update(new Uint8Array(bytes));
+          if (done.has(number)) continue;
+          const checksum = await partChecksum(bytes);
+          const ask = { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
+          const signing = api(base + '/parts', ask).then((answer) => answer.parts[0], () => null);
+          ready.push({ number, body, ask, signing });
+          changed();
+        }
+      } finally {
+        readAll = true;
+        changed();
+      }
+    })();
 
-    // A part ready to go: its bytes (a Blob: Chromium streams it from the file, where an
-    // ArrayBuffer body was about 5x slower), their checksum, and a first signed URL. Each worker
-    // prepares its next part while the current one is on the wire, so signing costs no wire time.
-    const prepare = async (number) => {
-      const start = (number - 1) * partSize;
-      const body = file.slice(start, Math.min(file.size, start + partSize));
-      const checksum = await partChecksum(await body.arrayBuffer());
-      const ask = { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
-      const signed = await api(base + '/parts', ask).catch(() => null);  // signed again when sending
-      return { number, body, ask, part: signed && signed.parts[0] };
-    };
-    const sendPart = async (ready) => {
-      const { number, body, ask } = ready;
+    const sendPart = async (item) => {
+      const { number, body, ask } = item;
       await persist(async (tries) => {
         moving.set(number, 0);
-        const part = tries === 0 && ready.part ? ready.part : (await api(base + '/parts', ask)).parts[0];
+        const first = tries === 0 ? await item.signing : null;  // signed again on a retry (or if it failed)
+        const part = first || (await api(base + '/parts', ask)).parts[0];
         try {
           await send('PUT', part.url, body, part.headers, (loaded) => { moving.set(number, loaded); report(); });
         } finally {
@@ -160,18 +178,19 @@
       done.set(number, body.size);
       report();
     };
-    const worker = async () => {
-      let next = queue.length ? prepare(queue.shift()) : null;
-      while (next) {
-        const ready = await next;
-        next = queue.length ? prepare(queue.shift()) : null;
-        await sendPart(ready);
+    const sender = async () => {
+      for (;;) {
+        await until(() => ready.length > 0 || readAll);
+        if (!ready.length) return;
+        const item = ready.shift();
+        changed();
+        await sendPart(item);
       }
     };
-    const workers = [];
-    for (let i = 0; i < Math.min(cfg.partParallel, queue.length); i += 1) workers.push(worker());
-    await Promise.all(workers);
-    const sha256 = await hashing;
+    const senders = [];
+    for (let i = 0; i < cfg.partParallel; i += 1) senders.push(sender());
+    await Promise.all(senders.concat([reader]));
+    const sha256 = hasher ? hasher.digest('hex') : null;
     return persist(() => api(base + '/complete', sha256 ? { sha256: sha256 } : {}), onRetry);
   }
 

@@ -596,7 +596,7 @@
         await T.sendInParts({ api: callApi, base: '/uploads/' + item.fileId, file: blobWithType(item),
                               onRetry: onRetry, onProgress: (bytes) => {
                                 item.sent = bytes;
-                                if (item.status !== 'uploading') setStatus(item, 'uploading');
+                                if (item.status !== 'uploading' && navigator.onLine !== false) setStatus(item, 'uploading');
                                 scheduleProgress(item);
                               } });
       } else {
@@ -856,6 +856,14 @@
     $('confirm-heading').focus();
     announce(t('confirm.heading'));
   }
+
+  // Said at once when the network goes and comes back; the transfers pause and resume themselves.
+  window.addEventListener('offline', () => {
+    for (const item of state.items) if (['uploading', 'retrying'].includes(item.status)) setStatus(item, 'offline');
+  });
+  window.addEventListener('online', () => {
+    for (const item of state.items) if (item.status === 'offline') setStatus(item, 'uploading');
+  });
 
   /* ---------- staying alive while sending ---------- */
 
