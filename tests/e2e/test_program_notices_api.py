@@ -5,6 +5,7 @@ alike); its one-click unsubscribe link stops the next ones. Feedback is stored a
 operators; agency keys get 403; bad input gets a 4xx, never a 500."""
 from __future__ import annotations
 
+import argparse
 import re
 import uuid
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from chalicelib import cli
 from infra.local_stack import scheduled_event
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +78,9 @@ def test_subscribe_confirm_notify_once_and_unsubscribe(stack):
     notices = mails(stack, email)[1:]
     assert len(notices) == 1 and first["sent"] >= 1 and second["sent"] == 0 and second["done_before"] >= 1
     assert "After <i>confirmation</i>" in notices[0]["body"]
+    again = argparse.Namespace(command="run-schedule", name="program-notices", now=None, stage="local")
+    assert cli.COMMANDS["run-schedule"](again) == 0  # ./dev cli run-schedule program-notices: the same code
+    assert len(mails(stack, email)) == 2
 
     stop = token(notices[0]["body"].split("unsubscribe?")[1])
     left = requests.get(f"{api}/transparency/unsubscribe", params={"token": stop}, headers=JSON)
