@@ -144,10 +144,13 @@ def test_feedback_by_json_and_by_form_is_stored_as_text_and_listed_for_operators
      400, "malformed_form"),
     ({"data": "{not json", "headers": {"Content-Type": "application/json"}}, 400, "malformed_json"),
     ({"json": {"message": "x" * 20_000}}, 413, "body_too_large"),
+    ({"files": {"message": (None, "multipart")}}, 415, "unsupported_media_type"),
+    ({"data": "message=hi", "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type"),
 ])
 def test_bad_feedback_is_refused(stack, kwargs, status, code):
     answer = requests.post(f"{stack.api_url}/transparency/feedback", **kwargs)
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    assert answer.json()["message"]
 
 
 def test_a_bad_form_post_gets_a_page_with_the_problem(stack):
