@@ -11,7 +11,7 @@
 Browsers reach S3 through the stack's TCP relay (infra/relay.py), which counts their bytes.
 Prints; asserts nothing (tests/integration/test_bench_scripts.py runs --quick and checks behaviour).
 
-    .venv/bin/python bench/upload_page.py [--size-mib 512] [--cut-size-mib 1024] [--cut-s 5] [--quick]
+    .venv/bin/python bench/upload_page.py [--size-mib 512] [--rounds 3] [--cut-size-mib 1024] [--cut-s 5] [--quick]
 """
 from __future__ import annotations
 
@@ -128,9 +128,11 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=512)
     parser.add_argument("--cut-size-mib", type=int, default=1024)
     parser.add_argument("--cut-s", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="page and boto3 runs each, alternated; the best of each")
     parser.add_argument("--quick", action="store_true", help="24 and 30 MiB, 6 MiB threshold, 5 MiB parts, 1 s cut")
     args = parser.parse_args()
     size, cut_size, cut_s = (24, 30, 1.0) if args.quick else (args.size_mib, args.cut_size_mib, args.cut_s)
+    args.rounds = 1 if args.quick else args.rounds
     small = {"MULTIPART_THRESHOLD_BYTES": str(6 * MIB), "MULTIPART_PART_BYTES": str(5 * MIB)} if args.quick else {}
     from playwright.sync_api import sync_playwright
 
@@ -144,11 +146,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "bench.mp4"
             digest = make_video(video, size * MIB)
-            page = page_upload(browser, stack, video)
-            boto3_s = boto3_upload(stack, video)
+            pages, boto3_times = [], []
+            for round_ in range(args.rounds):  # alternate the order: the box's load drifts
+                if round_ % 2:
+                    boto3_times.append(boto3_upload(stack, video))
+                pages.append(page_upload(browser, stack, video))
+                if not round_ % 2:
+                    boto3_times.append(boto3_upload(stack, video))
+            page = min(pages, key=lambda p: p["sent_s"])
+            boto3_s = min(boto3_times)
             print(f"page_upload size_mib {size} page_s {page['sent_s']:.2f} boto3_s {boto3_s:.2f} "
                   f"ratio {boto3_s / page['sent_s']:.2f} verdict_s {page['verdict_s']:.2f} "
-                  f"verified {one_verified_copy(page, digest)}")
+                  f"verified {all(one_verified_copy(p, digest) for p in pages)} rounds {args.rounds}")
             video.unlink()
             digest = make_video(video, cut_size * MIB)
             cut = page_upload(browser, stack, video, cut_at=0.35, cut_s=cut_s)

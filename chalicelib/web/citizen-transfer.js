@@ -141,6 +141,21 @@
     let readAll = false;
     const changed = () => { while (waiting.length) waiting.shift()(); };
     const until = async (condition) => { while (!condition()) await new Promise((resolve) => waiting.push(resolve)); };
+    // URLs for parts read ahead are asked for together: one API call for every part queued
+    // while the previous call was out (the API answers one call at a time locally).
+    let previous = Promise.resolve();
+    let gathering = null;
+    const signAhead = (entry) => {
+      if (!gathering) {
+        const parts = [];
+        const call = previous.then(() => { gathering = null; return api(base + '/parts', { parts }); });
+        previous = call.catch(() => null);
+        gathering = { parts, call };
+      }
+      gathering.parts.push(entry);
+      return gathering.call.then((answer) => answer.parts.find((p) => p.part_number === entry.part_number) || null,
+                                 () => null);  // signed again when sending
+    };
     const reader = (async () => {
       try {
         for (let number = 1; number <= total; number += 1) {
@@ -153,8 +168,7 @@
           if (done.has(number)) continue;
           const checksum = await partChecksum(bytes);
           const ask = { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
-          const signing = api(base + '/parts', ask).then((answer) => answer.parts[0], () => null);
-          ready.push({ number, body, ask, signing });
+          ready.push({ number, body, ask, signing: signAhead(ask.parts[0]) });
           changed();
         }
       } finally {
