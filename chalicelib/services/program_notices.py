@@ -17,7 +17,7 @@ from ..domain import program_emails as emails
 from ..domain import program_notices as notices
 from ..domain.errors import Conflict, DomainError, Gone, NotFound
 from ..domain.limits import Check, Rule
-from ..domain.models import OPERATOR_AGENCY
+from ..domain.models import OPERATOR_AGENCY, Agency, Role
 from ..domain.program import Tier
 from ..domain.program_notices import Delivery, Notice, Subscription, SubscriptionState
 from ..domain.program_use_cases import UseCaseVersion
@@ -167,16 +167,23 @@ def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | No
 
 
 def _participant_contacts(deps: Deps) -> list[str]:
-    """The contact address of every agency taking part in the program now (the agency directory)."""
+    """The admin contacts of every agency taking part in the program now (the agency directory):
+    its active admin keys' emails and the agency's contact address."""
     found, cursor = [], None
     while True:
         page = deps.agencies.list_agencies(limit=100, cursor=cursor)
         for agency in page.items:
-            if agency.contact_email and participation(agency.agency_id, deps=deps).tier is not Tier.NONE:
-                found.append(agency.contact_email)
+            if participation(agency.agency_id, deps=deps).tier is not Tier.NONE:
+                found += _admin_contacts(agency, deps)
         cursor = page.next_cursor
         if cursor is None:
             return found
+
+
+def _admin_contacts(agency: Agency, deps: Deps) -> list[str]:
+    admins = [k.email for k in deps.agencies.list_keys(agency.agency_id)
+              if k.role is Role.AGENCY_ADMIN and k.revoked_at is None and k.email]
+    return [email for email in [*admins, agency.contact_email] if email]
 
 
 def _event(deps: Deps, actor: str, action: str, sub: Subscription, details: dict[str, Any]) -> Any:

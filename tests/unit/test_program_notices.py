@@ -194,6 +194,20 @@ def test_an_agency_contacts_notice_carries_a_link_that_opts_it_out(deps, agency)
     assert [e.action for e in deps.audit.entries(OPERATOR_AGENCY)].count("program.unsubscribed") == 1
 
 
+def test_every_active_admin_of_a_participant_is_told_and_officers_and_revoked_admins_are_not(deps, agency):
+    from chalicelib.services import agencies
+
+    for role, label in ((Role.AGENCY_ADMIN, "chief"), (Role.AGENCY_ADMIN, "gone"), (Role.OFFICER, "officer")):
+        key, _ = agencies.issue_key(agency.agency_id, role, label, deps=deps)
+        deps.agencies.keys[key.key_hash] = key.model_copy(update={
+            "email": f"{label}@springfield.example", "revoked_at": NOW if label == "gone" else None})
+    operator.record_contract(OP, agency.agency_id, RecordContract.model_validate(
+        {"country": "US", "executed_on": "2021-05-01", "includes_program_terms": True}), deps=deps)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    assert service.run(BASE, deps=deps)["sent"] == 1
+    assert [to for to, _, _ in deps.email.sent] == ["chief@springfield.example"]
+
+
 def test_an_agency_that_does_not_take_part_is_not_told(deps, agency):
     deps.agencies.save_agency(agency.model_copy(update={"contact_email": "desk@springfield.example"}))
     operator.announce_use_case(OP, use_case(deps), deps=deps)
