@@ -49,6 +49,7 @@ class Reading:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     statuses: set[int] = field(default_factory=set)
     page: bool = False  # builds its own Response (an HTML page) instead of json_response
+    parses_argument: int | None = None  # a helper like `_input(model)`: which argument it parses the body into
 
 
 def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
@@ -182,8 +183,10 @@ def reading(view: Any) -> Reading:
 def _read_call(call: ast.Call, function: Any, found: Reading) -> None:
     name = _called(call)
     if name == "parse" and len(call.args) == 2 and _is_body(call.args[1]):
-        model = _resolve(call.args[0], function)
-        found.request = model if isinstance(model, type) and issubclass(model, BaseModel) else None
+        _found_model(_resolve(call.args[0], function), found)
+        found.parses_argument = _argument_index(call.args[0], function)
+    elif (helper := _module_helper(call, function)) is not None:
+        _read_helper(call, helper, function, found)
     elif name == "body" and isinstance(call.func, ast.Name):  # common.body(), not some_view.body()
         found.reads_body = True
     elif name == "Response" and isinstance(call.func, ast.Name):
@@ -197,8 +200,40 @@ def _read_call(call: ast.Call, function: Any, found: Reading) -> None:
         found.query.setdefault(str(_literal(call.args[0])), {"type": "string"})
     for keyword in call.keywords:
         status = _literal(keyword.value)
-        if keyword.arg in ("status", "status_code") and isinstance(status, int):
+        if keyword.arg in ("status", "status_code") and isinstance(status, int) and 200 <= status < 300:
             found.statuses.add(status)
+
+
+def _found_model(model: Any, found: Reading) -> None:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        found.request = model
+
+
+def _argument_index(node: ast.AST, function: Any) -> int | None:
+    names = list(inspect.signature(function).parameters)
+    return names.index(node.id) if isinstance(node, ast.Name) and node.id in names else None
+
+
+def _module_helper(call: ast.Call, function: Any) -> Any:
+    """A function of the handler's own module that it calls (e.g. `_input(Model)`, `_share_page(...)`)."""
+    if not isinstance(call.func, ast.Name) or call.func.id in ("parse", "body", "Response"):
+        return None
+    helper = function.__globals__.get(call.func.id)
+    same_module = inspect.isfunction(helper) and helper.__module__ == function.__module__
+    return helper if same_module and helper is not function else None
+
+
+def _read_helper(call: ast.Call, helper: Any, function: Any, found: Reading) -> None:
+    """What the helper reads, the handler reads: its body, its query names, its statuses."""
+    inner = reading(helper)
+    found.reads_body |= inner.reads_body
+    found.page |= inner.page
+    found.query.update(inner.query)
+    found.statuses |= inner.statuses
+    if inner.request is not None:
+        found.request = inner.request
+    elif inner.parses_argument is not None and inner.parses_argument < len(call.args):
+        _found_model(_resolve(call.args[inner.parses_argument], function), found)
 
 
 def _is_body(node: ast.AST) -> bool:

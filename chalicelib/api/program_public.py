@@ -5,6 +5,7 @@ for, else a small page. Bodies are bounded and strict; bad input is a 4xx either
 are counted per client before anything else (services/limits.py: 429 over the cap)."""
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from ..domain.limits import Rule
 from ..domain.program_notices import SubmitFeedback, Subscribe, SubscriptionState
 from ..http import error_response, handled, json_response, parse, status_of
 from ..services import limits, program_feedback, program_notices
-from .common import body, client_address, page_base, params, request
+from .common import body, client_address, documented, page_base, params, request
 
 program_public_api = Blueprint(__name__)
 FORM = "application/x-www-form-urlencoded"
@@ -65,6 +66,7 @@ def _input(model: type[C]) -> C:
 
 def _answer(view: Callable[..., tuple[int, dict[str, Any], str]]) -> Callable[..., Response]:
     """JSON for JSON callers; for a browser's form, a page with the outcome (or the problem)."""
+    @functools.wraps(view)  # keeps the view's own code readable to the OpenAPI document
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         wants_json = _wants_json()
         try:
@@ -76,8 +78,6 @@ def _answer(view: Callable[..., tuple[int, dict[str, Any], str]]) -> Callable[..
         if wants_json:
             return json_response(data, status=status)
         return _page(status, outcome, None)
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return wrapper
 
 
@@ -100,6 +100,7 @@ def _safe_form() -> dict[str, str]:
 
 
 @program_public_api.route("/transparency/feedback", methods=["POST"], content_types=[FORM, "application/json"])
+@documented(statuses=(201,))  # the view returns its status
 @handled
 @_answer
 def submit_feedback() -> tuple[int, dict[str, Any], str]:
@@ -111,6 +112,7 @@ def submit_feedback() -> tuple[int, dict[str, Any], str]:
 
 
 @program_public_api.route("/transparency/subscriptions", methods=["POST"], content_types=[FORM, "application/json"])
+@documented(statuses=(202,))  # the view returns its status
 @handled
 @_answer
 def subscribe() -> tuple[int, dict[str, Any], str]:

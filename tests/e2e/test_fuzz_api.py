@@ -98,6 +98,16 @@ def send(case: Any, role: str, headers: dict[str, str], api_url: str, session: r
         tally.nonconforming.append(f"{label}: {str(failure)[:600]}")
 
 
+@pytest.mark.parametrize("email", ["IE{\u0019Bs>`j%{B@]0}vj4Y.gh", ";@\u0006\u0004}_\u0003T.ykguyUH", "a@b_c.org"])
+def test_an_address_email_cannot_take_is_refused_before_sending_not_a_502(stack, email):
+    """Found by this fuzz: such addresses reached SES, whose refusal came back as 502 delivery_failed."""
+    response = requests.post(f"{stack.api_url}/transparency/subscriptions", json={"email": email}, timeout=30)
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error"), response.text
+    link = stack.agency().post(f"{stack.api_url}/agency/citizen-links",
+                               json={"case_ref": "FUZZ-1", "email": email}, timeout=30)
+    assert (link.status_code, link.json()["code"]) == (400, "validation_error"), link.text
+
+
 def test_every_documented_route_survives_fuzzing_with_every_role(stack, keys, capsys):
     document = requests.get(f"{stack.api_url}/openapi.json", timeout=30).json()
     keyed = {(path, method.upper()) for path, ops in document["paths"].items() for method, op in ops.items()
