@@ -137,7 +137,7 @@ def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str
     if declared.response is not None:
         body = model_ref(declared.response, schemas, mode="serialization")
     else:
-        body = {"type": "object"} if media == "application/json" else {"type": "string"}
+        body = {"application/json": {"type": "object"}, "*/*": {}}.get(media, {"type": "string"})
     success = sorted(set(declared.statuses) or read.statuses or {200})
     out: dict[str, Any] = {str(s): {"description": "Done.", "content": {media: {"schema": body}}} for s in success}
     error: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}

@@ -14,7 +14,7 @@ from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
 from ..services import access_requests, citizen_uploads, portal_sessions, program, resumable
 from ..views import file_view
-from .common import body, client_address, limit_caller, params, request
+from .common import body, client_address, documented, limit_caller, params, request
 
 public_api = Blueprint(__name__)
 
@@ -60,6 +60,7 @@ def citizen_complete(token: str) -> Response:
 
 
 @public_api.route("/static/{name}", methods=["GET"])
+@documented(media="*/*")  # scripts, style sheets, the page's strings
 def static_asset(name: str) -> Response:
     found = pages.asset(name)
     if found is None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import app as application
 from chalicelib import openapi
-from chalicelib.api.common import body, documented
+from chalicelib.api.common import body, documented, params
 from chalicelib.http import STATUS, handled, json_response, parse
 
 # Routes whose response body is not yet a declared model (documented as a JSON object for now).
@@ -124,8 +124,9 @@ def test_agency_and_operator_routes_need_a_bearer_key_and_public_routes_none(doc
         assert "401" not in doc["paths"][path][method]["responses"]
 
 
-def test_pages_are_documented_as_html(doc):
+def test_pages_are_documented_as_html_and_static_files_as_any_type(doc):
     assert "text/html" in doc["paths"]["/c/{token}"]["get"]["responses"]["200"]["content"]
+    assert doc["paths"]["/static/{name}"]["get"]["responses"]["200"]["content"] == {"*/*": {"schema": {}}}
     assert "application/json" in doc["paths"]["/c/{token}/session"]["get"]["responses"]["200"]["content"]
 
 
@@ -151,7 +152,28 @@ def small_app() -> Chalice:
     def ping() -> object:
         return json_response({"seen": len(parse(Ping, body()).note)}, status=202)
 
+    @made.route("/helped", methods=["POST"])
+    @handled
+    def parses_through_a_helper() -> object:
+        return _created(_input(Ping))
+
     return made
+
+
+def _input(model: type[BaseModel]) -> BaseModel:
+    return parse(model, body())
+
+
+def _created(data: object) -> object:
+    query = params()
+    return json_response({"data": str(data), "page": query.get("page")}, status=201)
+
+
+def test_a_handler_read_through_its_own_helpers_documents_their_body_query_and_status():
+    op = openapi.document(small_app())["paths"]["/helped"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Ping"}
+    assert [p["name"] for p in op["parameters"]] == ["page"]
+    assert [s for s in op["responses"] if s.startswith("2")] == ["201"]
 
 
 def test_a_route_whose_body_has_no_model_is_listed_with_what_to_add():
@@ -165,7 +187,7 @@ def test_a_declared_response_model_and_status_are_in_the_document():
     pong = doc["paths"]["/ping"]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
     assert pong == {"$ref": "#/components/schemas/Pong"}
     assert doc["components"]["schemas"]["Pong"]["required"] == ["seen"]
-    assert openapi.without_response_model(small_app()) == {"POST /raw"}
+    assert openapi.without_response_model(small_app()) == {"POST /raw", "POST /helped"}
 
 
 def test_get_openapi_json_serves_the_document_publicly_and_cacheably(doc):
