@@ -9,10 +9,11 @@ from ..domain import ids
 from ..domain.access_requests import ApproveAccessRequest, DenyAccessRequest, RequestStatus
 from ..domain.commands import ExtendProgram, SetCountryDate, SetLicense, SetQuota, SetTimeZone
 from ..domain.errors import InvalidInput, NotFound
+from ..domain.licensing import AgencyLicense, ProgramSettings
 from ..domain.models import Principal
 from ..http import handled, int_param, json_response, parse
 from ..services import access_requests, licensing
-from .common import agency_key, body, caller, params
+from .common import agency_key, body, caller, documented, params
 
 operator_api = Blueprint(__name__)
 
@@ -61,6 +62,7 @@ def list_agencies() -> Response:
 
 
 @operator_api.route("/operator/agencies/{agency_id}/license", methods=["PUT"], authorizer=agency_key)
+@documented(response=AgencyLicense)
 @handled
 def set_agency_license(agency_id: str) -> Response:
     me, cmd = operator(agency_id), parse(SetLicense, body())
@@ -95,6 +97,7 @@ def set_quota() -> Response:
 
 
 @operator_api.route("/operator/countries/{country}", methods=["PUT"], authorizer=agency_key)
+@documented(response=ProgramSettings)
 @handled
 def set_country_date(country: str) -> Response:
     me, cmd = operator(), parse(SetCountryDate, body())

@@ -31,6 +31,7 @@ def view_program() -> Response:
 
 
 @program_api.route("/agency/program/tier2", methods=["POST"], authorizer=agency_key)
+@documented(response=rules.Acceptance)
 @handled
 def accept_tier_2() -> Response:
     deps, principal = bootstrap.deps(), caller()
