@@ -7,7 +7,7 @@ from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteFile, CompleteSubmission, RequestUploads, SignParts
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
-from ..domain.models import Agency, CitizenLink, EvidenceFile, Submission, SubmissionStatus
+from ..domain.models import Agency, CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
 from ..domain.ports import PresignedPost
 from . import access, custody, resumable, uploads
 from .deps import Deps
@@ -44,7 +44,9 @@ def _usable_agency(link: CitizenLink, submission: Submission | None, deps: Deps)
     if agency is None:  # a link that outlived its agency (the page shows it as expired)
         raise Forbidden("This agency no longer collects evidence here.", code="entitlement_missing")
     ent = access.entitlements_of(agency, deps=deps)
-    access.ensure_feature(ent, access.Capability.SEND_LINKS)
+    # A portal's session is a link too, but the agency's right to it is Citizen for Communities.
+    portal = link.origin is Origin.COMMUNITY_PORTAL
+    access.ensure_feature(ent, access.Capability.PORTALS if portal else access.Capability.SEND_LINKS)
     return agency, ent
 
 

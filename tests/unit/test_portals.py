@@ -21,7 +21,7 @@ from chalicelib.domain.portals import (
     check_slug,
     check_window,
 )
-from chalicelib.services import agencies, citizen_uploads, portal_sessions, portals
+from chalicelib.services import access, agencies, citizen_uploads, portal_sessions, portals
 from tests.fakes import START
 
 TERMS = {"version": "v1", "text": {"en": "I took these myself.", "es": "Las tomé yo."}}
@@ -304,3 +304,18 @@ def test_bad_portal_fields_are_refused_by_the_command(fields):
 
     with pytest.raises(ValidationError):
         CreatePortal.model_validate({"title": "Parade", "slug": "main-st", "terms": TERMS, **fields})
+
+
+def test_a_portal_session_needs_citizen_for_communities_not_officers(admin, deps, monkeypatch):
+    """A portal's session is a citizen link, but the right to collect through it is the portal's
+    licence feature: losing Communities (while keeping Officers) ends it; Officers' links go on."""
+    opened(admin, deps)
+    _, url = session(deps)
+    token = url.rsplit("/", 1)[1]
+    assert citizen_uploads.open_link(token, deps=deps)["agency_name"]
+    real = access.entitlements_of
+    monkeypatch.setattr(access, "entitlements_of", lambda agency, *, deps: real(agency, deps=deps).model_copy(
+        update={"citizen_communities": False, "citizen_officers": True}))
+    with pytest.raises(Forbidden) as refused:
+        citizen_uploads.open_link(token, deps=deps)
+    assert refused.value.details == {"missing": "citizen_communities"}
