@@ -26,7 +26,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto only: never a runnin
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from bench.sweep_cost import skip_moto_transaction_snapshots  # noqa: E402
+from bench.sweep_cost import use_local_stack_shim  # noqa: E402
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog  # noqa: E402
 from chalicelib.adapters.dynamo_codec import to_item  # noqa: E402
 from chalicelib.adapters.dynamo_program import DynamoProgram  # noqa: E402
@@ -45,31 +45,6 @@ from infra import cfn  # noqa: E402
 NOW = datetime(2022, 6, 1, 4, tzinfo=timezone.utc)
 MAIN, INBOX, AUDIT, PROGRAM, BUCKET = "bench-main", "bench-inbox", "bench-audit", "bench-program", "bench-program-b"
 AGENCIES = 50
-
-
-def index_moto_queries() -> None:
-    """moto answers a Query on a table's own key by walking every item of the table, so its time
-    grows with the table whatever the query; DynamoDB reads one partition. For the bench only, a
-    base-table Query here walks its partition (index queries are left as moto does them)."""
-    import inspect
-
-    from moto.dynamodb.models.table import Table
-
-    original = Table.query
-    signature = inspect.signature(original)
-
-    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
-        called = signature.bind(self, *args, **kwargs).arguments
-        if called.get("index_name") or not self.range_key_attr:
-            return original(self, *args, **kwargs)
-        partition = list(self.items.get(called["hash_key"], {}).values())
-        self.all_items = lambda: partition  # type: ignore[method-assign]
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            del self.all_items
-
-    Table.query = query  # type: ignore[method-assign]
 
 
 class Clock:
@@ -166,8 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--due", type=int, default=10)
     args = parser.parse_args(argv)
-    skip_moto_transaction_snapshots()
-    index_moto_queries()
+    use_local_stack_shim()
     print(f"{'items':>8} {'done':>5} {'deleted':>8} {'dynamodb':>9} {'s3':>4} {'kms':>4} {'scan':>5} "
           f"{'left':>5} {'seconds':>8}")
     for total in args.sizes:

@@ -26,7 +26,7 @@ from bench.sweep_cost import (  # noqa: E402
     TABLE,
     Clock,
     create_resources,
-    skip_moto_transaction_snapshots,
+    use_local_stack_shim,
 )
 from chalicelib.adapters.dynamo_agencies import DynamoAgencies  # noqa: E402
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--notices", type=int, default=3)
     args = parser.parse_args()
-    skip_moto_transaction_snapshots()
+    use_local_stack_shim()
     print(f"{'subs':>6} {'notices':>7} {'run':>6} {'emails':>7} {'dynamodb':>9} {'transact':>9} {'query':>6} "
           f"{'scan':>5} {'seconds':>8}")
     for subscribers in args.subscribers:

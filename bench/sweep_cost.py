@@ -40,30 +40,18 @@ from chalicelib.domain.models import (  # noqa: E402
 )
 from chalicelib.services import retention  # noqa: E402
 from chalicelib.services.deps import Deps  # noqa: E402
-from infra import cfn  # noqa: E402
+from infra import cfn, moto_tx  # noqa: E402
 
 NOW = datetime(2021, 6, 1, 12, tzinfo=timezone.utc)
 TABLE, AUDIT, INBOX, BUCKET = "bench-main", "bench-audit", "bench-audit-inbox", "bench-evidence"
 
 
-def skip_moto_transaction_snapshots() -> None:
-    """moto deep-copies every table a TransactWriteItems touches (to roll back on failure), which
-    costs O(table size) per call and would make this bench measure moto. DynamoDB does no such
-    thing; the bench's transactions never fail, so the snapshot is skipped here."""
-    import copy
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
-
-    class _Copy:
-        def __getattr__(self, name: str) -> object:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: object, memo: object = None) -> object:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)  # type: ignore[arg-type]
-
-    models.copy = _Copy()  # type: ignore[assignment]
+def use_local_stack_shim() -> None:
+    """moto deep-copies every table a TransactWriteItems touches (to roll back on failure) and walks
+    every item of a table for any Query, which would make this bench measure moto. The local stack's
+    shim (infra/moto_tx.py: rollback of the touched items only, queries read their partition, GSIs
+    through a map per index) is installed here too, so the figures are ours."""
+    moto_tx.install()
 
 
 class Clock:
@@ -146,7 +134,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--due", type=int, default=100)
     args = parser.parse_args()
-    skip_moto_transaction_snapshots()
+    use_local_stack_shim()
     print(f"{'items':>8} {'deleted':>8} {'dynamodb':>9} {'s3':>5} {'query':>6} {'scan':>5} {'seconds':>8}")
     for total in args.sizes:
         result = measure(total, args.due)
