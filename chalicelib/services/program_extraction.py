@@ -17,12 +17,14 @@ from ..domain import program_eligibility as elig
 from ..domain import program_use_cases as uc
 from ..domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from ..domain.models import OPERATOR_AGENCY, Agency, Submission
+from ..domain.program import Participation, ParticipationState, RemovalRequest
 from ..domain.program_ports import ProgramMedia, ProgramStore, Signer
 from . import custody
 from . import program as agency_program
 from .deps import Deps
 
 SYSTEM = "system:program_extraction"
+Participant = tuple[Agency, Participation, tuple[RemovalRequest, ...]]
 SOURCE_CHECK_DAYS = 7  # a source item is looked at again at least this often (retention may delete it)
 
 
@@ -61,8 +63,10 @@ def check_run(versions: list[uc.UseCaseVersion], technique: str | None, today: d
 
 
 def extract(use_case_id: str, *, deps: ProgramDeps, technique: str | None = None, k: int = deidentify.MIN_K,
-            actor: str = SYSTEM) -> dict[str, Any]:
-    """One run for one use case; returns counts. Refusals are audited in the operator's log, then raised."""
+            actor: str = SYSTEM, participants: list[Participant] | None = None) -> dict[str, Any]:
+    """One run for one use case; returns counts. Refusals are audited in the operator's log, then raised.
+    `participants`: the agencies taking part now, when the caller already read them (a daily run reads
+    every agency's participation once, not once per use case)."""
     base, now = deps.base, deps.base.clock.now()
     try:
         deidentify.check_k(k)
@@ -74,9 +78,8 @@ def extract(use_case_id: str, *, deps: ProgramDeps, technique: str | None = None
         raise
     report: dict[str, Any] = {"use_case_id": use_case_id, "version": version.version, "agencies": 0, "created": 0,
                               "existing": 0}
-    for agency in _agencies(base):
-        scope = elig.Scope(participation=agency_program.participation(agency.agency_id, deps=base), version=version,
-                           now=now, removals=tuple(base.program.removals(agency.agency_id)))
+    for agency, current, removals in participants if participants is not None else _participants(base):
+        scope = elig.Scope(participation=current, version=version, now=now, removals=removals)
         if elig.agency_exclusion(scope) is not None:
             continue
         report["agencies"] += 1
@@ -89,15 +92,27 @@ def extract(use_case_id: str, *, deps: ProgramDeps, technique: str | None = None
 def extract_all(*, deps: ProgramDeps) -> dict[str, Any]:
     """The daily schedule: every use case with an applying version; a refusal does not stop the rest."""
     runs: dict[str, Any] = {}
+    participants: list[Participant] | None = None
     for use_case_id in sorted({v.use_case_id for v in deps.base.program.all_use_case_versions()}):
         versions = deps.base.program.use_case_versions(use_case_id)
         if uc.applying(versions) is None:
             continue
+        if participants is None:
+            participants = list(_participants(deps.base))
         try:
-            runs[use_case_id] = extract(use_case_id, deps=deps)
+            runs[use_case_id] = extract(use_case_id, deps=deps, participants=participants)
         except DomainError as refused:
             runs[use_case_id] = {"refused": refused.code}
     return runs
+
+
+def _participants(base: Deps) -> Iterator[Participant]:
+    """Every agency taking part now, with its participation and removal requests; the others are
+    excluded from every use case whatever its version, so their removals are not read."""
+    for agency in _agencies(base):
+        current = agency_program.participation(agency.agency_id, deps=base)
+        if current.state is ParticipationState.ACTIVE:
+            yield agency, current, tuple(base.program.removals(agency.agency_id))
 
 
 def _agencies(base: Deps) -> Iterator[Agency]:
