@@ -126,3 +126,24 @@ def test_program_storage_never_holds_anything_of_an_excluded_item(mix, technique
     held = [s for lin in deps.store.lineages.values() for s in lin.sources]
     assert set(held) <= allowed
     assert len(deps.media.versions) == (len(allowed) if technique == "stripped_media_copy" else 0)
+
+
+def test_the_daily_run_reads_each_agency_once_whatever_the_number_of_use_cases(monkeypatch) -> None:
+    """Participation is read once per agency per run, and removals only for participants: the run
+    must not cost use cases x agencies reads."""
+    deps = seeded()
+    for n in range(2, 5):
+        use_case(deps, use_case_id=f"uc{n}")
+    deps.base.agencies.create_agency(deps.base.agencies.get_agency("a1").model_copy(
+        update={"agency_id": "outsider", "name": "outsider"}))
+    reads: list[str] = []
+    real = program.participation
+    monkeypatch.setattr(program, "participation", lambda agency_id, *, deps: reads.append(agency_id) or real(
+        agency_id, deps=deps))
+    removals: list[str] = []
+    real_removals = deps.base.program.removals
+    monkeypatch.setattr(deps.base.program, "removals", lambda agency_id: removals.append(agency_id) or real_removals(
+        agency_id))
+    runs = extraction.extract_all(deps=deps)
+    assert sorted(runs) == ["uc1", "uc2", "uc3", "uc4"] and runs["uc1"]["created"] == 1
+    assert sorted(reads) == ["a1", "outsider"] and set(removals) == {"a1"}  # never the outsider's
