@@ -26,6 +26,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto only: never a runnin
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from bench import sweep_cost  # noqa: E402
 from bench.sweep_cost import use_local_stack_shim  # noqa: E402
 from chalicelib.adapters.dynamo_audit import DynamoAuditLog  # noqa: E402
 from chalicelib.adapters.dynamo_codec import to_item  # noqa: E402
@@ -40,7 +41,6 @@ from chalicelib.domain.program import RemovalRequest  # noqa: E402
 from chalicelib.services import program_deletion  # noqa: E402
 from chalicelib.services.deps import Deps  # noqa: E402
 from chalicelib.services.program_extraction import ProgramDeps, media_key  # noqa: E402
-from infra import cfn  # noqa: E402
 
 NOW = datetime(2022, 6, 1, 4, tzinfo=timezone.utc)
 MAIN, INBOX, AUDIT, PROGRAM, BUCKET = "bench-main", "bench-inbox", "bench-audit", "bench-program", "bench-program-b"
@@ -53,17 +53,8 @@ class Clock:
 
 
 def create_resources() -> str:
-    props = cfn.load()["Resources"]
-    db = boto3.client("dynamodb")
-    for name, logical in [(MAIN, "MainTable"), (AUDIT, "AuditTable"), (INBOX, "AuditInboxTable"),
-                          (PROGRAM, "ProgramTable")]:
-        p = props[logical]["Properties"]
-        extra = {"GlobalSecondaryIndexes": p["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in p else {}
-        db.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", AttributeDefinitions=p["AttributeDefinitions"],
-                        KeySchema=p["KeySchema"], **extra)
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    sweep_cost.create_resources({MAIN: "MainTable", AUDIT: "AuditTable", INBOX: "AuditInboxTable",
+                                 PROGRAM: "ProgramTable"}, bucket=BUCKET)
     key = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
     return str(key["KeyMetadata"]["KeyId"])
 

@@ -59,17 +59,18 @@ class Clock:
         return NOW
 
 
-def create_resources() -> None:
+def create_resources(tables: dict[str, str] | None = None, bucket: str = BUCKET) -> None:
+    """Tables shaped as the template's (name -> logical id) and a versioned bucket, in moto."""
     props = cfn.load()["Resources"]
     db = boto3.client("dynamodb")
-    for name, logical in [(TABLE, "MainTable"), (AUDIT, "AuditTable"), (INBOX, "AuditInboxTable")]:
+    for name, logical in (tables or {TABLE: "MainTable", AUDIT: "AuditTable", INBOX: "AuditInboxTable"}).items():
         p = props[logical]["Properties"]
         extra = {"GlobalSecondaryIndexes": p["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in p else {}
         db.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", AttributeDefinitions=p["AttributeDefinitions"],
                         KeySchema=p["KeySchema"], **extra)
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def populate(agency: Agency, total: int, due: int) -> None:
