@@ -18,6 +18,8 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap, media_strip, receipt_verify
+from chalicelib.domain import ids
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.models import EvidenceFile, FileStatus, Origin, Submission, SubmissionStatus
 from chalicelib.domain.program import Tier
 from chalicelib.domain.receipts import Receipt
@@ -59,8 +61,31 @@ def participant(files: int = 2) -> tuple[str, str, list[str]]:
     return agency_id, admin, keys
 
 
+CREATED_USE_CASES: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def retire_what_this_module_activates(stack) -> Iterator[None]:
+    """The use cases made here are active on the shared stack: retired at the end, so that a later
+    run of the daily extraction (tests/integration/test_schedules.py) does not redo this module's
+    work for every one of them (the crash loops make dozens)."""
+    yield
+    from chalicelib.domain.models import OPERATOR_AGENCY, Principal, Role
+    from chalicelib.services import program_operator
+
+    operator = Principal(agency_id=OPERATOR_AGENCY, role=Role.OPERATOR, key_id="test-teardown")
+    for use_case_id in CREATED_USE_CASES:  # a crash loop's run may have been killed before it made one
+        with contextlib.suppress(NotFound):
+            program_operator.retire_use_case(operator, use_case_id, deps=bootstrap.deps())
+    from chalicelib.domain.program_use_cases import applying
+
+    assert not any(applying(bootstrap.deps().program.use_case_versions(u)) for u in CREATED_USE_CASES)
+
+
 def active_use_case_now() -> str:
-    deps, use_case_id = bootstrap.deps(), f"uc-{uuid.uuid4().hex[:8]}"
+    deps = bootstrap.deps()
+    use_case_id = ids.new_id(deps.clock.now())  # a real id: the operator's retire (teardown) looks it up
+    CREATED_USE_CASES.append(use_case_id)
     version = active_use_case("stripped_media_copy", tier=Tier.TIER_2, use_case_id=use_case_id,
                               effective_on=deps.clock.now().date() - timedelta(days=1))
     deps.program.add_use_case_version(version, event=custody.event("operator", deps=deps, actor="t",
