@@ -208,11 +208,11 @@ def _run_schedule(args: argparse.Namespace) -> int:
     elif args.name == "program-notices":
         from .services import program_notices
 
-        base = bootstrap.settings().public_base_url
-        if not base:
-            print("PUBLIC_BASE_URL is not set: notices need it for their links.", file=sys.stderr)
+        try:
+            result = program_notices.run_scheduled(bootstrap.settings().public_base_url, deps=deps, now=now)
+        except program_notices.BaseUrlMissing as missing:
+            print(f"{missing}.", file=sys.stderr)
             return 2
-        result = program_notices.run(base, deps=deps, now=now)
     else:
         result = retention.sweep(deps=deps, now=now)
     print(json.dumps(result, default=str))

@@ -105,6 +105,18 @@ def _by_token(token: str, deps: Deps) -> Subscription:
 
 # --- the daily run ---------------------------------------------------------------------------------
 
+class BaseUrlMissing(RuntimeError):
+    """Every notice links back to the public pages, so a run outside a request needs PUBLIC_BASE_URL."""
+
+
+def run_scheduled(public_base_url: str | None, *, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
+    """The daily run as the schedule and the CLI start it: refused without the configured base URL
+    (a request's own address stands in for it only on the operator's on-demand route)."""
+    if not public_base_url:
+        raise BaseUrlMissing("PUBLIC_BASE_URL is not set: notices need it for their links")
+    return run(public_base_url, deps=deps, now=now)
+
+
 def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
     """Send every notice due (changes of the last LOOK_BACK_DAYS) to whoever has not had it yet.
     Safe to run again and side by side: each send is claimed first. A notice whose recipients all

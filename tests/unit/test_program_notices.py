@@ -110,6 +110,18 @@ def test_a_confirmed_subscriber_gets_each_notice_once_however_often_the_run_repe
     assert "program.notice_sent" in [e.action for e in deps.audit.entries(OPERATOR_AGENCY)]
 
 
+@pytest.mark.parametrize("base", [None, ""])
+def test_the_scheduled_run_refuses_to_send_without_the_public_base_url(deps, base):
+    subscribed(deps)
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    deps.clock.advance(hours=1)
+    with pytest.raises(service.BaseUrlMissing):
+        service.run_scheduled(base, deps=deps)
+    assert len(mails_to(deps, "reader@example.org")) == 1  # the confirmation only: no notice without its links
+    assert service.run_scheduled(BASE, deps=deps)["sent"] == 1
+
+
 def test_changes_made_before_the_confirmation_are_not_sent(deps):
     operator.announce_use_case(OP, use_case(deps), deps=deps)
     deps.clock.advance(hours=1)
