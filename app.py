@@ -104,10 +104,7 @@ def program_notices(event: Any) -> dict[str, Any]:
     request_context.set_source("schedule:program_notices")
     from chalicelib.services import program_notices as notices
 
-    base = bootstrap.settings().public_base_url
-    if not base:
-        raise RuntimeError("PUBLIC_BASE_URL is not set: notices need it for their links")
-    return notices.run(base, deps=bootstrap.deps())
+    return notices.run_scheduled(bootstrap.settings().public_base_url, deps=bootstrap.deps())
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
