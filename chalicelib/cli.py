@@ -322,7 +322,7 @@ def _keys(args: argparse.Namespace, me: Principal, deps: Deps) -> object:
     if args.command == "revoke-key":
         return keys.key_view(keys.revoke(me, args.key_id, args.agency_id, deps=deps))
     old, new, secret = keys.rotate(me, args.key_id, args.agency_id, deps=deps)
-    return {**keys.key_view(new), "key": secret, "replaces": old.key_id}
+    return keys.issued(new, secret, old).model_dump(mode="json")
 
 
 def _requests(args: argparse.Namespace, me: Principal, deps: Deps) -> object:

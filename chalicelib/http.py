@@ -71,6 +71,9 @@ def error_response(error: DomainError) -> Response:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
+    """`body` is JSON-ready data, or the response model itself (dumped as JSON: what the document states)."""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
     return Response(body=body, status_code=status, headers=dict(NO_STORE))
 
 

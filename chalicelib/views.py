@@ -1,33 +1,101 @@
-"""How records appear in API responses: what an agency sees, and nothing it should not."""
+"""How records appear in API responses: what an agency sees, and nothing it should not. Each view is
+a model (the record with the fields it must not show excluded, or the few it shows): the handlers
+build their bodies with it and the OpenAPI document states it, so the two cannot differ."""
 from __future__ import annotations
 
 from typing import Any
 
-from .domain.models import CitizenLink, EvidenceFile, Submission
+from pydantic import BaseModel, ConfigDict, Field
+
+from .domain.models import CitizenLink, EvidenceFile, Listing, Submission
 from .domain.ports import PresignedPost
+
+_SHOWN = ConfigDict(from_attributes=True)  # a view is read off its record
+
+
+class LinkView(CitizenLink):
+    model_config = _SHOWN
+    agency_id: str = Field(exclude=True)
+
+
+class CreatedLink(LinkView):
+    url: str  # the citizen's page, as sent
+
+
+class FileView(BaseModel):
+    """A declared file: what the page and the officer named, before anything arrived."""
+
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
+    file_id: str
+    name: str
+    size: int
+    content_type: str
+    caption: str | None = None
+
+
+class SubmissionFile(EvidenceFile):
+    """A file of a submission (never its storage key); with a download URL where one was signed."""
+
+    model_config = _SHOWN
+    key: str = Field(exclude=True)
+    download_url: str | None = Field(default=None, exclude_if=lambda url: url is None)
+
+
+class SubmissionView(Submission):
+    model_config = _SHOWN
+    agency_id: str = Field(exclude=True)
+    version: int = Field(default=0, exclude=True)
+    files: list[SubmissionFile]  # type: ignore[assignment]  # in file id order, not keyed
+
+
+class SubmissionWithDownloads(SubmissionView):
+    expires_in: int  # seconds the download URLs work
+
+
+class CompletedCapture(SubmissionView):
+    capture_id: str  # the submission's id, under the name the capture routes use
+
+
+class SubmissionList(Listing):
+    items: list[SubmissionView]
+
+
+class CaptureFile(FileView):
+    upload: PresignedPost  # the form bound to this file's key
+
+
+class CaptureView(BaseModel):
+    """A capture and one upload form per file it signed."""
+
+    model_config = ConfigDict(defer_build=True)
+    capture_id: str
+    case_ref: str
+    origin: str
+    status: str
+    files: list[CaptureFile]
 
 
 def link_view(link: CitizenLink) -> dict[str, Any]:
-    return link.model_dump(mode="json", exclude={"agency_id"})
+    return LinkView.model_validate(link).model_dump(mode="json")
 
 
 def file_view(file: EvidenceFile) -> dict[str, Any]:
-    return file.model_dump(mode="json", include={"file_id", "name", "size", "content_type", "caption"})
+    return FileView.model_validate(file).model_dump(mode="json")
 
 
 def submission_view(submission: Submission, download_urls: dict[str, str] | None = None) -> dict[str, Any]:
-    data = submission.model_dump(mode="json", exclude={"agency_id", "files", "version"})
-    files = sorted(submission.files.values(), key=lambda f: f.file_id)
-    data["files"] = [
-        f.model_dump(mode="json", exclude={"key"}) | ({"download_url": download_urls[f.file_id]}
-                                                      if download_urls and f.file_id in download_urls else {})
-        for f in files
-    ]
-    return data
+    return submission_model(submission, download_urls).model_dump(mode="json")
 
 
-def capture_view(capture: Submission, signed: list[tuple[EvidenceFile, PresignedPost]]) -> dict[str, Any]:
+def submission_model(submission: Submission, download_urls: dict[str, str] | None = None) -> SubmissionView:
+    urls = download_urls or {}
+    files = [SubmissionFile.model_validate(f.model_dump() | {"download_url": urls.get(f.file_id)})
+             for f in sorted(submission.files.values(), key=lambda f: f.file_id)]
+    return SubmissionView.model_validate(submission.model_dump(exclude={"files"}) | {"files": files})
+
+
+def capture_view(capture: Submission, signed: list[tuple[EvidenceFile, PresignedPost]]) -> CaptureView:
     """A capture and one upload form per file it signed (the form is bound to that file's key)."""
-    return {"capture_id": capture.submission_id, "case_ref": capture.case_ref, "origin": capture.origin.value,
-            "status": capture.status.value,
-            "files": [file_view(f) | {"upload": post.model_dump(mode="json")} for f, post in signed]}
+    return CaptureView(capture_id=capture.submission_id, case_ref=capture.case_ref, origin=capture.origin.value,
+                       status=capture.status.value,
+                       files=[CaptureFile.model_validate(f.model_dump() | {"upload": post}) for f, post in signed])

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from infra.local_stack import LocalStack
+from tests.conformance import checking
 
 LOGS = Path(__file__).resolve().parents[1] / ".local"
 
@@ -57,6 +58,7 @@ def stack():
                                   "MULTIPART_PART_BYTES": str(5 * 1024**2)})
     local.start()
     try:
-        yield Stack(local)
+        with checking(local.api_url):  # every JSON answer is checked against /openapi.json (tests/conformance.py)
+            yield Stack(local)
     finally:
         local.stop()

@@ -4,8 +4,6 @@
 neither a key nor its hash."""
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
@@ -17,18 +15,23 @@ from .common import agency_key, body, caller, documented
 keys_api = Blueprint(__name__)
 
 
-def _issued(key: ApiKey, secret: str, **extra: Any) -> Response:
-    return json_response({**keys.key_view(key), "key": secret, **extra}, status=201)
+def _issued(key: ApiKey, secret: str, replaces: ApiKey | None = None) -> Response:
+    return json_response(keys.issued(key, secret, replaces), status=201)
+
+
+def _listed(found: list[ApiKey]) -> Response:
+    return json_response(keys.KeyList(items=[keys.KeyView.model_validate(k) for k in found]))
 
 
 @keys_api.route("/agency/keys", methods=["GET"], authorizer=agency_key)
+@documented(response=keys.KeyList)
 @handled
 def list_agency_keys() -> Response:
-    return json_response({"items": [keys.key_view(k) for k in keys.list_keys(caller(), deps=bootstrap.deps())]})
+    return _listed(keys.list_keys(caller(), deps=bootstrap.deps()))
 
 
 @keys_api.route("/agency/keys", methods=["POST"], authorizer=agency_key)
-@documented(statuses=(201,))  # set by _issued
+@documented(response=keys.IssuedKey, statuses=(201,))  # set by _issued
 @handled
 def issue_agency_key() -> Response:
     me = caller()
@@ -37,35 +40,38 @@ def issue_agency_key() -> Response:
 
 
 @keys_api.route("/agency/keys/{key_id}", methods=["DELETE"], authorizer=agency_key)
+@documented(response=keys.KeyView)
 @handled
 def revoke_agency_key(key_id: str) -> Response:
-    return json_response(keys.key_view(keys.revoke(caller(), key_id, deps=bootstrap.deps())))
+    return json_response(keys.KeyView.model_validate(keys.revoke(caller(), key_id, deps=bootstrap.deps())))
 
 
 @keys_api.route("/agency/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
-@documented(statuses=(201,))  # set by _issued
+@documented(response=keys.IssuedKey, statuses=(201,))  # set by _issued
 @handled
 def rotate_agency_key(key_id: str) -> Response:
     old, new, secret = keys.rotate(caller(), key_id, deps=bootstrap.deps())
-    return _issued(new, secret, replaces=old.key_id)
+    return _issued(new, secret, replaces=old)
 
 
 @keys_api.route("/operator/agencies/{agency_id}/keys", methods=["GET"], authorizer=agency_key)
+@documented(response=keys.KeyList)
 @handled
 def list_keys_as_operator(agency_id: str) -> Response:
-    found = keys.list_keys(caller(), agency_id, deps=bootstrap.deps())
-    return json_response({"items": [keys.key_view(k) for k in found]})
+    return _listed(keys.list_keys(caller(), agency_id, deps=bootstrap.deps()))
 
 
 @keys_api.route("/operator/agencies/{agency_id}/keys/{key_id}", methods=["DELETE"], authorizer=agency_key)
+@documented(response=keys.KeyView)
 @handled
 def revoke_key_as_operator(agency_id: str, key_id: str) -> Response:
-    return json_response(keys.key_view(keys.revoke(caller(), key_id, agency_id, deps=bootstrap.deps())))
+    return json_response(keys.KeyView.model_validate(keys.revoke(caller(), key_id, agency_id,
+                                                                 deps=bootstrap.deps())))
 
 
 @keys_api.route("/operator/agencies/{agency_id}/keys/{key_id}/rotate", methods=["POST"], authorizer=agency_key)
-@documented(statuses=(201,))  # set by _issued
+@documented(response=keys.IssuedKey, statuses=(201,))  # set by _issued
 @handled
 def rotate_key_as_operator(agency_id: str, key_id: str) -> Response:
     old, new, secret = keys.rotate(caller(), key_id, agency_id, deps=bootstrap.deps())
-    return _issued(new, secret, replaces=old.key_id)
+    return _issued(new, secret, replaces=old)

@@ -273,3 +273,12 @@ class AuditFilter(Record):
 class Page(Record):
     items: list[Any]
     next_cursor: str | None = None
+
+
+class Listing(BaseModel):
+    """A list answer: each list route's subclass declares `items: list[ItsView]`; `next` is the cursor
+    of the next page (null: no more, or a list without pages). Not generic: parametrizing a generic
+    model builds its schema at import, which a cold start would pay for."""
+
+    model_config = ConfigDict(defer_build=True)
+    next: str | None = None

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from ..domain import ids
 from ..domain.commands import Command, Email
 from ..domain.errors import Conflict, Forbidden, NotFound
-from ..domain.models import OPERATOR_AGENCY, ApiKey, Principal, Role
+from ..domain.models import OPERATOR_AGENCY, ApiKey, Listing, Principal, Role
 from . import access, agencies, custody
 from .deps import Deps
 
@@ -29,10 +29,33 @@ class IssueKey(Command):
     email: Email | None = None
 
 
-def key_view(key: ApiKey) -> dict[str, Any]:
+class KeyView(ApiKey):
     """What anyone is shown of a key: never the secret (not kept) nor its hash."""
-    return key.model_dump(mode="json", include={"key_id", "label", "role", "created_at", "last_used_at",
-                                                "revoked_at", "revoked_by"})
+
+    model_config = ConfigDict(from_attributes=True)
+    key_hash: str = Field(exclude=True)
+    agency_id: str = Field(exclude=True)
+    email: str | None = Field(default=None, exclude=True)
+
+
+class IssuedKey(KeyView):
+    """A key just issued: its secret, shown this once, and the key it replaces when rotated."""
+
+    key: str
+    replaces: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class KeyList(Listing):
+    items: list[KeyView]
+
+
+def key_view(key: ApiKey) -> dict[str, Any]:
+    return KeyView.model_validate(key).model_dump(mode="json")
+
+
+def issued(key: ApiKey, secret: str, replaces: ApiKey | None = None) -> IssuedKey:
+    return IssuedKey.model_validate(key.model_dump() | {"key": secret,
+                                                        "replaces": replaces.key_id if replaces else None})
 
 
 def scope(principal: Principal, agency_id: str | None, *, deps: Deps) -> str:
