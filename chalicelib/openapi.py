@@ -12,6 +12,7 @@ Built once, on the first GET /openapi.json, never at import (the cold start stay
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -34,9 +35,11 @@ ERROR_BODY = {"type": "object", "required": ["code", "message"], "properties": {
 
 @dataclass(frozen=True)
 class RouteDoc:
-    """What a handler states about itself (all optional; the rest is read from its code)."""
+    """What a handler states about itself (all optional; the rest is read from its code). A response
+    model may be named "package.module.Class" when its module is loaded only by the handler (exports):
+    it is imported when the document is built, not when the route is."""
     request: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    response: type[BaseModel] | str | None = None
     statuses: tuple[int, ...] = ()
     media: str | None = None
 
@@ -52,7 +55,7 @@ class Reading:
     parses_argument: int | None = None  # a helper like `_input(model)`: which argument it parses the body into
 
 
-def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | str | None = None,
                statuses: tuple[int, ...] = (), media: str | None = None) -> Callable[[Any], Any]:
     """Declare what the document cannot read from a handler's code (see the module doc)."""
     def mark(view: Any) -> Any:
@@ -86,8 +89,9 @@ def undocumented(app: Any) -> list[str]:
 
 
 def without_response_model(app: Any) -> set[str]:
+    """Routes that declare neither the model of their JSON answer nor the media type of their page."""
     return {f"{method} {path}" for path, method, entry in routes(app)
-            if declaration(entry.view_function).response is None}
+            if declaration(entry.view_function).response is None and declaration(entry.view_function).media is None}
 
 
 def model_of(view: Any) -> type[BaseModel] | None:
@@ -134,12 +138,12 @@ def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str
     from .http import STATUS
 
     media = declared.media or ("text/html" if read.page else "application/json")
-    if declared.response is not None:
-        body = model_ref(declared.response, schemas, mode="serialization")
-    else:
-        body = {"application/json": {"type": "object"}, "*/*": {}}.get(media, {"type": "string"})
+    content: dict[str, Any] = {media: {"schema": {"application/json": {"type": "object"}, "*/*": {}}.get(
+        media, {"type": "string"})}}
+    if isinstance(declared.response, type):  # a page with a model answers JSON too, when asked for it
+        content["application/json"] = {"schema": model_ref(declared.response, schemas, mode="serialization")}
     success = sorted(set(declared.statuses) or read.statuses or {200})
-    out: dict[str, Any] = {str(s): {"description": "Done.", "content": {media: {"schema": body}}} for s in success}
+    out: dict[str, Any] = {str(s): {"description": "Done.", "content": content} for s in success}
     error: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
     if media != "application/json":  # a page answers its errors as a page too
         error[media] = {"schema": {"type": "string"}}
@@ -159,6 +163,9 @@ def model_ref(model: type[BaseModel], schemas: dict[str, Any], *, mode: str) -> 
 
 def declaration(view: Any) -> RouteDoc:
     found: RouteDoc | None = getattr(view, "route_doc", None)
+    if found is not None and isinstance(found.response, str):
+        module, _, name = found.response.rpartition(".")
+        return dataclasses.replace(found, response=getattr(importlib.import_module(module), name))
     return found or RouteDoc()
 
 

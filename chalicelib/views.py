@@ -3,7 +3,7 @@ a model (the record with the fields it must not show excluded, or the few it sho
 build their bodies with it and the OpenAPI document states it, so the two cannot differ."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,9 @@ class CaptureView(BaseModel):
     files: list[CaptureFile]
 
 
+V = TypeVar("V", bound=SubmissionView)
+
+
 def link_view(link: CitizenLink) -> dict[str, Any]:
     return LinkView.model_validate(link).model_dump(mode="json")
 
@@ -87,11 +90,13 @@ def submission_view(submission: Submission, download_urls: dict[str, str] | None
     return submission_model(submission, download_urls).model_dump(mode="json")
 
 
-def submission_model(submission: Submission, download_urls: dict[str, str] | None = None) -> SubmissionView:
+def submission_model(submission: Submission, download_urls: dict[str, str] | None = None, *,
+                     view: type[V] = SubmissionView, **extra: Any) -> V:  # type: ignore[assignment]
+    """The submission as `view` shows it (SubmissionView or one that adds `extra` fields)."""
     urls = download_urls or {}
     files = [SubmissionFile.model_validate(f.model_dump() | {"download_url": urls.get(f.file_id)})
              for f in sorted(submission.files.values(), key=lambda f: f.file_id)]
-    return SubmissionView.model_validate(submission.model_dump(exclude={"files"}) | {"files": files})
+    return view.model_validate(submission.model_dump(exclude={"files"}) | {"files": files} | extra)
 
 
 def capture_view(capture: Submission, signed: list[tuple[EvidenceFile, PresignedPost]]) -> CaptureView:

@@ -128,6 +128,20 @@ class Entitlements(BaseModel):
     time_zone: str | None = None  # where `on` is the calendar day (set by the service that asks)
 
 
+class LicenseView(Entitlements):
+    """`GET /agency/license`: the agency's entitlements today and the program's days left (null:
+    no program end ahead)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    agency_id: str = Field(exclude=True)
+    days_left: int | None
+
+    @classmethod
+    def of(cls, ent: Entitlements) -> LicenseView:
+        left = (ent.program_end - ent.on).days if ent.program_end and ent.program_end >= ent.on else None
+        return cls.model_validate(ent.model_dump() | {"days_left": left})
+
+
 def capture_refusal(kind: LicenseKind) -> str:
     """Why an agency of this kind may not capture evidence of its own, in one sentence."""
     holder = ("a first-time agency's account has Citizen features only" if kind is LicenseKind.NONE

@@ -3,17 +3,33 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel, ConfigDict
+
 from ..domain import ids
 from ..domain.commands import UpdateAgencySettings
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.licensing import LicenseKind
-from ..domain.models import OPERATOR_AGENCY, Agency, ApiKey, Principal, Role
+from ..domain.models import OPERATOR_AGENCY, Agency, ApiKey, Principal, RetentionPolicy, Role
 from ..observability import logger
 from . import custody, licensing
 from .access import Capability, allow
 from .deps import Deps
 
 TOUCH_EVERY = timedelta(hours=1)  # how stale last_used_at may be (services/keys.py lists it)
+
+
+class AgencySettings(BaseModel):
+    """`GET/PATCH /agency/settings`: what an agency admin sets (read off the agency record)."""
+
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
+    agency_id: str
+    name: str
+    country: str
+    link_ttl_hours: int
+    max_files_per_link: int
+    auto_accept: bool
+    contact_email: str | None
+    retention: RetentionPolicy
 
 
 def create_agency(name: str, country: str, *, license: LicenseKind = LicenseKind.EVIDENCE_BASIC,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from .. import request_context
 from ..domain import audit
 from ..domain.models import AuditEntry, AuditEvent, AuditFilter, Principal
@@ -43,6 +45,21 @@ def sequence(agency_ids: Iterable[str], *, deps: Deps) -> dict[str, int]:
             total += done
         chained[agency_id] = total
     return chained
+
+
+class AuditEntryView(AuditEntry):
+    model_config = ConfigDict(from_attributes=True)
+    agency_id: str = Field(exclude=True)  # the caller's own: its log is the only one it reads
+
+
+class AuditPage(BaseModel):
+    """`GET /agency/audit`: chained entries, the seq to continue after (null: the end), and how many
+    events still wait to be chained."""
+
+    model_config = ConfigDict(defer_build=True)
+    items: list[AuditEntryView]
+    next_after: int | None
+    waiting: int
 
 
 def search(principal: Principal, wanted: AuditFilter, *, after_seq: int, limit: int,

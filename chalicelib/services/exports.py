@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..domain import export_manifest as manifest
 from ..domain import exports as rules
@@ -82,6 +82,22 @@ class Downloads(BaseModel):
     next_cursor: str | None = None
 
 
+class Withheld(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    code: str
+    message: str
+
+
+class ExportBody(ExportJob):
+    """What the export routes answer: the job (not its resume cursor), and its downloads when ready."""
+
+    model_config = ConfigDict(from_attributes=True)
+    cursor: ExportCursor = Field(default_factory=ExportCursor, exclude=True)
+    version: int = Field(default=0, exclude=True)
+    downloads: Downloads | None = None
+    downloads_withheld: Withheld | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
 class ExportView(BaseModel):
     """GET /agency/exports/{id}: progress, and for a finished download_links job, fresh URLs."""
 
@@ -92,14 +108,12 @@ class ExportView(BaseModel):
     withheld: ShareState | None = None  # a finished export through a share that has since ended
 
     def body(self) -> dict[str, Any]:
-        job = self.job.model_dump(mode="json", exclude={"cursor", "version", "filter"})
-        job["filter"] = self.job.filter.model_dump(mode="json", by_alias=True)
-        body = {**job, "downloads": self.downloads.model_dump(mode="json") if self.downloads else None}
-        if self.withheld is not None:
-            body["downloads_withheld"] = {
-                "code": f"share_{self.withheld.value}",
-                "message": f"The share this export read through was {self.withheld.value}: no download URLs."}
-        return body
+        withheld = None if self.withheld is None else Withheld(
+            code=f"share_{self.withheld.value}",
+            message=f"The share this export read through was {self.withheld.value}: no download URLs.")
+        made = ExportBody.model_validate(self.job.model_dump() | {"downloads": self.downloads,
+                                                                  "downloads_withheld": withheld})
+        return made.model_dump(mode="json", by_alias=True)  # the filter's from/to
 
 
 # --- the agency's calls ----------------------------------------------------------------------

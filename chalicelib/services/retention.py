@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..domain import retention
 from ..domain.commands import PlaceHold, SetRetentionPolicy
 from ..domain.errors import Conflict, NotFound
@@ -22,6 +24,19 @@ from .access import Capability, allow
 from .deps import Deps
 
 log = logging.getLogger(__name__)
+
+
+class HoldView(Hold):
+    """A case's hold as its agency sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+    agency_id: str = Field(exclude=True)
+
+
+class HoldReleased(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    case_ref: str
+    legal_hold: bool  # False: released
 
 
 class SweepOutcome(str, Enum):
