@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 REF = "#/components/schemas/{model}"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -31,6 +31,16 @@ ERROR_BODY = {"type": "object", "required": ["code", "message"], "properties": {
     "message": {"type": "string", "description": "For people; may change."},
     "details": {"description": "Which fields are wrong, or what the rule needs."},
     "request_id": {"type": "string", "description": "On a 500: quote it to support."}}}
+
+
+class OpenApiDocument(BaseModel):
+    """`GET /openapi.json` itself (its parts are OpenAPI 3.1's own schema)."""
+
+    model_config = ConfigDict(defer_build=True)
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@ a model (the record with the fields it must not show excluded, or the few it sho
 build their bodies with it and the OpenAPI document states it, so the two cannot differ."""
 from __future__ import annotations
 
+import functools
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from .domain.models import CitizenLink, EvidenceFile, Listing, Submission
+from .domain.models import CitizenLink, EvidenceFile, FileStatus, Listing, Origin, RejectCode, Review, Submission
 from .domain.ports import PresignedPost
+from .services.resumable import MultipartOffer
 
 _SHOWN = ConfigDict(from_attributes=True)  # a view is read off its record
 
@@ -76,6 +79,112 @@ class CaptureView(BaseModel):
 
 
 V = TypeVar("V", bound=SubmissionView)
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class UploadSlot(FileView):
+    """Where a declared file goes: a presigned POST (url, fields, expires_at), or for a large file the
+    multipart offer (its parts are signed on demand)."""
+
+    url: str | None = Field(default=None, exclude_if=_absent)
+    fields: dict[str, str] | None = Field(default=None, exclude_if=_absent)
+    expires_at: datetime | None = Field(default=None, exclude_if=_absent)
+    multipart: MultipartOffer | None = Field(default=None, exclude_if=_absent)
+
+
+class UploadsSigned(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    submission_id: str
+    uploads: list[UploadSlot]
+
+
+class FileVerdict(BaseModel):
+    """The server's verdict on a citizen's file: awaiting, verified, rejected (with a code the page
+    translates) or abandoned."""
+
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
+    file_id: str
+    name: str
+    size: int
+    status: FileStatus
+    reject_code: RejectCode | None
+    sha256: str | None
+
+
+class FileVerdicts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    files: list[FileVerdict]
+
+
+class SharedBy(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    agency_id: str
+    name: str
+
+
+class _Shared(BaseModel):
+    """What every shared item says: who shared it, through which share; origin is `shared`."""
+
+    model_config = ConfigDict(defer_build=True)
+    shared_by: SharedBy
+    share_id: str
+    origin: Origin
+    deleted: bool
+    expires_in: int | None = Field(default=None, exclude_if=_absent)  # one item: seconds its URLs work
+
+
+class SharedSubmission(_Shared, SubmissionView):
+    """Another agency's submission: the evidence and its facts, not the owner's workflow (review,
+    retention, holds, the requesting key, the link)."""
+
+    review: Review = Field(default_factory=Review, exclude=True)
+    requested_by: str | None = Field(default=None, exclude=True)
+    legal_hold: bool = Field(default=False, exclude=True)
+    retain_until: datetime | None = Field(default=None, exclude=True)
+    sweep_day: date | None = Field(default=None, exclude=True)
+    link_id: str = Field(exclude=True)
+    original_origin: Origin
+
+
+class DeletedFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    file_id: str | None
+    name: str | None
+    sha256: str | None
+
+
+class DeletedShared(_Shared):
+    """A shared submission the owner's retention deleted: what its tombstone proves."""
+
+    submission_id: str
+    case_ref: str
+    deleted_at: datetime
+    deleted_by_rule: str
+    files: list[DeletedFile]
+    original_origin: None
+
+
+class SharedItems(Listing):
+    items: list[SharedSubmission | DeletedShared]
+
+
+@functools.cache
+def _shared_item() -> type[RootModel[SharedSubmission | DeletedShared]]:
+    class SharedItem(RootModel[SharedSubmission | DeletedShared]):
+        """One shared item: the submission with its download URLs, or what its deletion left."""
+
+    return SharedItem
+
+
+def __getattr__(name: str) -> Any:
+    """`SharedItem` is made on first use: parametrizing RootModel builds a schema, which the import
+    of the app must not pay for (tests/unit/test_cold_import.py)."""
+    if name == "SharedItem":
+        return _shared_item()
+    raise AttributeError(name)
 
 
 def link_view(link: CitizenLink) -> dict[str, Any]:

@@ -6,12 +6,14 @@ from chalice.app import Blueprint, Response
 
 from .. import openapi
 from ..http import handled, json_response
+from .common import documented
 
 openapi_api = Blueprint(__name__)
 OPENAPI_CACHE = "public, max-age=300"
 
 
 @openapi_api.route("/openapi.json", methods=["GET"])
+@documented(response=openapi.OpenApiDocument)
 @handled
 def openapi_document() -> Response:
     """This document: every route, its bodies, errors and auth."""

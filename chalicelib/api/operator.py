@@ -13,12 +13,15 @@ from ..domain.licensing import AgencyLicense, ProgramSettings
 from ..domain.models import Principal
 from ..http import handled, int_param, json_response, parse
 from ..services import access_requests, licensing
+from ..services.access_requests import AccessRequestList, AccessRequestView, Approved, RequestState
+from ..services.licensing import ProgramExtended, QuotaSet, TimeZoneSet
 from .common import agency_key, body, caller, documented, params
 
 operator_api = Blueprint(__name__)
 
 
 @operator_api.route("/operator/access-requests", methods=["GET"], authorizer=agency_key)
+@documented(response=AccessRequestList)
 @handled
 def list_access_requests() -> Response:
     query = params()
@@ -27,29 +30,32 @@ def list_access_requests() -> Response:
         raise InvalidInput("status is pending, approved or denied.", code="validation_error")
     page = access_requests.list_requests(caller(), RequestStatus(status), limit=int_param(query, "limit", 50),
                                          cursor=query.get("next"), deps=bootstrap.deps())
-    return json_response({"items": [r.model_dump(mode="json", exclude={"fingerprint"}) for r in page.items],
-                          "next": page.next_cursor})
+    return json_response(AccessRequestList(items=[AccessRequestView.model_validate(r) for r in page.items],
+                                           next=page.next_cursor))
 
 
 @operator_api.route("/operator/access-requests/{request_id}/approve", methods=["POST"], authorizer=agency_key)
+@documented(response=Approved)
 @handled
 def approve_access_request(request_id: str) -> Response:
     me = operator()
     decided, key = access_requests.approve(me, request_id, parse(ApproveAccessRequest, body()), deps=bootstrap.deps())
-    return json_response({"request_id": request_id, "agency_id": decided.agency_id, "admin_key": key,
-                          "granted_license": decided.granted_license,
-                          "license_decision": decided.license_decision})
+    return json_response(Approved(request_id=request_id, agency_id=decided.agency_id, admin_key=key,
+                                  granted_license=decided.granted_license,
+                                  license_decision=decided.license_decision))
 
 
 @operator_api.route("/operator/access-requests/{request_id}/deny", methods=["POST"], authorizer=agency_key)
+@documented(response=RequestState)
 @handled
 def deny_access_request(request_id: str) -> Response:
     me = operator()
     decided = access_requests.deny(me, request_id, parse(DenyAccessRequest, body()), deps=bootstrap.deps())
-    return json_response({"request_id": request_id, "status": decided.status.value})
+    return json_response(RequestState(request_id=request_id, status=decided.status))
 
 
 @operator_api.route("/operator/agencies", methods=["GET"], authorizer=agency_key)
+@documented(response="chalicelib.services.sharing.AgencyDirectory")  # by name: sharing loads when used
 @handled
 def list_agencies() -> Response:
     from ..services import sharing  # the directory is where an admin learns whom to share with
@@ -57,8 +63,8 @@ def list_agencies() -> Response:
     query = params()
     page = sharing.directory(caller(), limit=int_param(query, "limit", 50), cursor=query.get("next"),
                              deps=bootstrap.deps())
-    return json_response({"items": [a.model_dump(mode="json", include={"agency_id", "name", "country"})
-                                    for a in page.items], "next": page.next_cursor})
+    return json_response(sharing.AgencyDirectory(items=[sharing.AgencyEntry.model_validate(a) for a in page.items],
+                                                 next=page.next_cursor))
 
 
 @operator_api.route("/operator/agencies/{agency_id}/license", methods=["PUT"], authorizer=agency_key)
@@ -72,28 +78,32 @@ def set_agency_license(agency_id: str) -> Response:
 
 
 @operator_api.route("/operator/agencies/{agency_id}/time-zone", methods=["PUT"], authorizer=agency_key)
+@documented(response=TimeZoneSet)
 @handled
 def set_agency_time_zone(agency_id: str) -> Response:
     me, cmd = operator(agency_id), parse(SetTimeZone, body())
-    return json_response(licensing.set_time_zone(agency_id, cmd.time_zone, deps=bootstrap.deps(), actor=me.actor))
+    return json_response(TimeZoneSet.model_validate(
+        licensing.set_time_zone(agency_id, cmd.time_zone, deps=bootstrap.deps(), actor=me.actor)))
 
 
 @operator_api.route("/operator/program/extend", methods=["POST"], authorizer=agency_key)
+@documented(response=ProgramExtended)
 @handled
 def extend_program() -> Response:
     me, cmd = operator(), parse(ExtendProgram, body())
     known_id(cmd.agency_id)
     end = licensing.extend_program(cmd.end, cmd.agency_id, deps=bootstrap.deps(), actor=me.actor)
-    return json_response({"end": end.isoformat(), "agency_id": cmd.agency_id})
+    return json_response(ProgramExtended(end=end, agency_id=cmd.agency_id))
 
 
 @operator_api.route("/operator/quota", methods=["PUT"], authorizer=agency_key)
+@documented(response=QuotaSet)
 @handled
 def set_quota() -> Response:
     me, cmd = operator(), parse(SetQuota, body())
     known_id(cmd.agency_id)
-    return json_response(licensing.set_quota(cmd.quota_bytes, agency_id=cmd.agency_id, kind=cmd.kind or "none",
-                                             deps=bootstrap.deps(), actor=me.actor))
+    return json_response(QuotaSet.model_validate(licensing.set_quota(
+        cmd.quota_bytes, agency_id=cmd.agency_id, kind=cmd.kind or "none", deps=bootstrap.deps(), actor=me.actor)))
 
 
 @operator_api.route("/operator/countries/{country}", methods=["PUT"], authorizer=agency_key)

@@ -4,7 +4,6 @@ docs/PROGRAM.md; each change commits its audit event (services/program.py)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from chalice.app import Blueprint, Response
 
@@ -20,14 +19,11 @@ from .common import agency_key, body, caller, documented
 program_api = Blueprint(__name__)
 
 
-def request_view(request: rules.WithdrawalRequest | rules.RemovalRequest, today: Any) -> dict[str, Any]:
-    return request.model_dump(mode="json") | {"days_left": rules.days_left(request.due_on, today)}
-
-
 @program_api.route("/agency/program", methods=["GET"], authorizer=agency_key)
+@documented(response=service.ProgramView)
 @handled
 def view_program() -> Response:
-    return json_response(service.view(caller(), deps=bootstrap.deps()))
+    return json_response(service.ProgramView.model_validate(service.view(caller(), deps=bootstrap.deps())))
 
 
 @program_api.route("/agency/program/tier2", methods=["POST"], authorizer=agency_key)
@@ -42,23 +38,25 @@ def accept_tier_2() -> Response:
 
 
 @program_api.route("/agency/program/withdrawal", methods=["POST"], authorizer=agency_key)
+@documented(response=service.WithdrawalView, statuses=(201,))
 @handled
 def withdraw() -> Response:
     deps, principal = bootstrap.deps(), caller()
     service.require_admin(principal, deps)
     parse(RequestWithdrawal, body())
     made = service.withdraw(principal, deps=deps)
-    return json_response(request_view(made, deps.clock.now().date()), status=201)
+    return json_response(service.request_view(made, deps.clock.now().date()), status=201)
 
 
 @program_api.route("/agency/program/removals", methods=["POST"], authorizer=agency_key)
+@documented(response=service.RemovalView, statuses=(201,))
 @handled
 def request_removal() -> Response:
     deps, principal = bootstrap.deps(), caller()
     service.require_admin(principal, deps)
     cmd = parse(RequestRemoval, body())
     made = service.request_removal(principal, cmd.submission_ids, cmd.case_ref, deps=deps)
-    return json_response(request_view(made, deps.clock.now().date()), status=201)
+    return json_response(service.request_view(made, deps.clock.now().date()), status=201)
 
 
 @program_api.route("/agency/program/receipts/{receipt_id}", methods=["GET"], authorizer=agency_key)

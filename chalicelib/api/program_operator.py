@@ -8,13 +8,17 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
-from ..domain.program import Contract, TermsVersion
+from ..domain.program import Contract, ProgramRules, TermsVersion
 from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
 from ..domain.program_notices import SetProgramRules
 from ..domain.program_use_cases import UseCaseVersion
 from ..http import handled, int_param, json_response, parse
 from ..services import program_feedback, program_notices
 from ..services import program_operator as service
+from ..services.program import OpenRequests
+from ..services.program_feedback import FeedbackPage
+from ..services.program_notices import NoticeRun
+from ..services.program_operator import ContractEnded, RetiredVersions, UseCaseList
 from .common import agency_key, body, documented, page_base, params
 from .operator import operator
 
@@ -38,12 +42,13 @@ def record_contract(agency_id: str) -> Response:
 
 @program_operator_api.route(BASE + "/agencies/{agency_id}/contracts/{contract_id}/end", methods=["POST"],
                             authorizer=agency_key)
+@documented(response=ContractEnded)
 @handled
 def end_contract(agency_id: str, contract_id: str) -> Response:
     me = operator(agency_id)
     ended, withdrawal = service.end_contract(me, agency_id, contract_id, parse(EndContract, body()),
                                              deps=bootstrap.deps())
-    return json_response({"contract": _dump(ended), "withdrawal": _dump(withdrawal) if withdrawal else None})
+    return json_response(ContractEnded(contract=ended, withdrawal=withdrawal))
 
 
 @program_operator_api.route(BASE + "/terms", methods=["POST"], authorizer=agency_key)
@@ -63,9 +68,11 @@ def retire_terms(version: str) -> Response:
 
 
 @program_operator_api.route(BASE + "/use-cases", methods=["GET"], authorizer=agency_key)
+@documented(response=UseCaseList)
 @handled
 def list_use_cases() -> Response:
-    return json_response({"items": service.list_use_cases(operator(), deps=bootstrap.deps())})
+    found = service.list_use_cases(operator(), deps=bootstrap.deps())
+    return json_response(UseCaseList.model_validate({"items": found}))
 
 
 @program_operator_api.route(BASE + "/use-cases", methods=["POST"], authorizer=agency_key)
@@ -87,6 +94,7 @@ def edit_use_case(use_case_id: str) -> Response:
 
 
 @program_operator_api.route(BASE + "/use-cases/{use_case_id}/{step}", methods=["POST"], authorizer=agency_key)
+@documented(response="chalicelib.services.program_operator.UseCaseMoved")  # made on first use
 @handled
 def move_use_case(use_case_id: str, step: str) -> Response:
     """announce, activate (refused before its effective day: 409 notice_period_running) or retire."""
@@ -94,27 +102,31 @@ def move_use_case(use_case_id: str, step: str) -> Response:
 
     me, deps = operator(), bootstrap.deps()
     if step == "announce":
-        return json_response(_dump(service.announce_use_case(me, use_case_id, deps=deps)))
+        return json_response(service.announce_use_case(me, use_case_id, deps=deps))
     if step == "activate":
-        return json_response(_dump(service.activate_use_case(me, use_case_id, deps=deps)))
+        return json_response(service.activate_use_case(me, use_case_id, deps=deps))
     if step == "retire":
-        return json_response({"items": [_dump(v) for v in service.retire_use_case(me, use_case_id, deps=deps)]})
+        return json_response(RetiredVersions(items=service.retire_use_case(me, use_case_id, deps=deps)))
     raise NotFound("Use cases are announced, activated or retired.", code="not_found")
 
 
 @program_operator_api.route(BASE + "/requests", methods=["GET"], authorizer=agency_key)
+@documented(response=OpenRequests)
 @handled
 def list_requests() -> Response:
-    return json_response({"items": service.open_requests(operator(), deps=bootstrap.deps())})
+    found = service.open_requests(operator(), deps=bootstrap.deps())
+    return json_response(OpenRequests.model_validate({"items": found}))
 
 
 @program_operator_api.route(BASE + "/settings", methods=["GET"], authorizer=agency_key)
+@documented(response=ProgramRules)
 @handled
 def get_settings() -> Response:
     return json_response(_dump(service.get_rules(operator(), deps=bootstrap.deps())))
 
 
 @program_operator_api.route(BASE + "/settings", methods=["PUT"], authorizer=agency_key)
+@documented(response=ProgramRules)
 @handled
 def set_settings() -> Response:
     """terms_from and notice_days (never under 30: 400 notice_too_short); audited."""
@@ -123,17 +135,19 @@ def set_settings() -> Response:
 
 
 @program_operator_api.route(BASE + "/feedback", methods=["GET"], authorizer=agency_key)
+@documented(response=FeedbackPage)
 @handled
 def list_feedback() -> Response:
     """The public's feedback from the transparency page, newest first (`limit`, `cursor`)."""
     me, query = operator(), params()
-    return json_response(program_feedback.list_feedback(me, limit=int_param(query, "limit", 50),
-                                                        cursor=query.get("cursor"), deps=bootstrap.deps()))
+    return json_response(FeedbackPage.model_validate(program_feedback.list_feedback(
+        me, limit=int_param(query, "limit", 50), cursor=query.get("cursor"), deps=bootstrap.deps())))
 
 
 @program_operator_api.route(BASE + "/notices/run", methods=["POST"], authorizer=agency_key)
+@documented(response=NoticeRun)
 @handled
 def run_notices() -> Response:
     """The daily change-notice run, now (what is already sent is not sent again)."""
     operator()
-    return json_response(program_notices.run(page_base(), deps=bootstrap.deps()))
+    return json_response(NoticeRun.model_validate(program_notices.run(page_base(), deps=bootstrap.deps())))

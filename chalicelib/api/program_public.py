@@ -20,6 +20,8 @@ from ..domain.limits import Rule
 from ..domain.program_notices import SubmitFeedback, Subscribe, SubscriptionState
 from ..http import error_response, handled, json_response, parse, status_of
 from ..services import limits, program_feedback, program_notices
+from ..services.program_feedback import FeedbackReceived
+from ..services.program_notices import SubscriptionAnswer
 from .common import body, client_address, documented, page_base, params, request
 
 program_public_api = Blueprint(__name__)
@@ -64,7 +66,7 @@ def _input(model: type[C]) -> C:
     return parse(model, json.dumps(_form_data()).encode())
 
 
-def _answer(view: Callable[..., tuple[int, dict[str, Any], str]]) -> Callable[..., Response]:
+def _answer(view: Callable[..., tuple[int, BaseModel, str]]) -> Callable[..., Response]:
     """JSON for JSON callers; for a browser's form, a page with the outcome (or the problem)."""
     @functools.wraps(view)  # keeps the view's own code readable to the OpenAPI document
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -100,53 +102,58 @@ def _safe_form() -> dict[str, str]:
 
 
 @program_public_api.route("/transparency/feedback", methods=["POST"], content_types=[FORM, "application/json"])
-@documented(statuses=(201,))  # the view returns its status
+@documented(response=FeedbackReceived, statuses=(201,), media="text/html")  # the view returns its status
 @handled
 @_answer
-def submit_feedback() -> tuple[int, dict[str, Any], str]:
+def submit_feedback() -> tuple[int, BaseModel, str]:
     """Stored for the operator (GET /operator/program/feedback)."""
     deps = bootstrap.deps()
     limits.per_client(Rule.PROGRAM_FEEDBACK, client_address(), deps.rate_caps.program_feedback, deps=deps)
     made = program_feedback.submit(_input(SubmitFeedback), deps=deps)
-    return 201, {"feedback_id": made.feedback_id, "received_at": made.received_at.isoformat()}, "feedback_received"
+    return 201, FeedbackReceived(feedback_id=made.feedback_id, received_at=made.received_at), "feedback_received"
 
 
 @program_public_api.route("/transparency/subscriptions", methods=["POST"], content_types=[FORM, "application/json"])
-@documented(statuses=(202,))  # the view returns its status
+@documented(response=SubscriptionAnswer, statuses=(202,), media="text/html")  # the view returns its status
 @handled
 @_answer
-def subscribe() -> tuple[int, dict[str, Any], str]:
+def subscribe() -> tuple[int, BaseModel, str]:
     """A pending subscription: the confirmation email carries the link that starts the notices."""
     deps = bootstrap.deps()
     limits.per_client(Rule.PROGRAM_SUBSCRIBE, client_address(), deps.rate_caps.program_subscriptions, deps=deps)
     program_notices.subscribe(_input(Subscribe), page_base(), deps=deps)
-    return 202, {"state": "pending", "message": "Check your email and open the link to confirm."}, "subscribe_pending"
+    pending = SubscriptionAnswer(state=SubscriptionState.PENDING,
+                                 message="Check your email and open the link to confirm.")
+    return 202, pending, "subscribe_pending"
 
 
 @program_public_api.route("/transparency/confirm", methods=["GET"])
+@documented(response=SubscriptionAnswer, media="text/html")
 @handled
 @_answer
-def confirmation_page() -> tuple[int, dict[str, Any], str]:
+def confirmation_page() -> tuple[int, BaseModel, str]:
     """The emailed link: a page with the button that confirms (a link fetched by a mail scanner
     confirms nothing). 404/409/410 for a link that cannot confirm."""
     found = program_notices.confirmable(params().get("token", ""), deps=bootstrap.deps())
     confirmed = found.state is SubscriptionState.CONFIRMED
-    return 200, {"state": found.state.value}, "subscribe_confirmed" if confirmed else "confirm_ask"
+    return 200, SubscriptionAnswer(state=found.state), "subscribe_confirmed" if confirmed else "confirm_ask"
 
 
 @program_public_api.route("/transparency/confirm", methods=["POST"], content_types=[FORM, "application/json"])
+@documented(response=SubscriptionAnswer, media="text/html")
 @handled
 @_answer
-def confirm() -> tuple[int, dict[str, Any], str]:
+def confirm() -> tuple[int, BaseModel, str]:
     done = program_notices.confirm(params().get("token", ""), deps=bootstrap.deps())
-    return 200, {"state": done.state.value}, "subscribe_confirmed"
+    return 200, SubscriptionAnswer(state=done.state), "subscribe_confirmed"
 
 
 @program_public_api.route("/transparency/unsubscribe", methods=["GET", "POST"],
                           content_types=[FORM, "application/json"])
+@documented(response=SubscriptionAnswer, media="text/html")
 @handled
 @_answer
-def unsubscribe() -> tuple[int, dict[str, Any], str]:
+def unsubscribe() -> tuple[int, BaseModel, str]:
     """One click from any notice: a GET (the link) or a POST (mail clients' one-click header)."""
     state = program_notices.unsubscribe(params().get("token", ""), deps=bootstrap.deps())
-    return 200, {"state": state.value}, "unsubscribed"
+    return 200, SubscriptionAnswer(state=state), "unsubscribed"

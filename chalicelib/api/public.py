@@ -13,12 +13,17 @@ from ..domain.limits import Rule
 from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
 from ..services import access_requests, citizen_uploads, portal_sessions, program, resumable
-from ..views import file_view
+from ..services.access_requests import RequestState
+from ..services.citizen_uploads import LinkSession, Sent
+from ..services.program import Transparency
+from ..services.resumable import MultipartOffer
+from ..views import UploadSlot, UploadsSigned
 from .common import body, client_address, documented, limit_caller, params, request
 
 public_api = Blueprint(__name__)
 
 @public_api.route("/c/{token}", methods=["GET"])
+@documented(media="text/html")  # the upload page, or the page saying why it cannot be used
 @handled
 def citizen_page(token: str) -> Response:
     limit_caller(Rule.CITIZEN_READ)
@@ -31,13 +36,15 @@ def citizen_page(token: str) -> Response:
 
 
 @public_api.route("/c/{token}/session", methods=["GET"])
+@documented(response=LinkSession)
 @handled
 def citizen_session(token: str) -> Response:
     limit_caller(Rule.CITIZEN_READ)
-    return json_response(citizen_uploads.open_link(token, deps=bootstrap.deps()))
+    return json_response(LinkSession.model_validate(citizen_uploads.open_link(token, deps=bootstrap.deps())))
 
 
 @public_api.route("/c/{token}/uploads", methods=["POST"])
+@documented(response=UploadsSigned)
 @handled
 def citizen_uploads_request(token: str) -> Response:
     limit_caller(Rule.CITIZEN_WRITE)
@@ -45,18 +52,19 @@ def citizen_uploads_request(token: str) -> Response:
                                    deps=bootstrap.deps())  # a portal's caps on files and bytes
     submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
                                                             deps=bootstrap.deps())
-    return json_response({"submission_id": submission_id, "uploads": [
-        file_view(f) | (post.model_dump(mode="json") if post else {"multipart": resumable.offer(f)})
-        for f, post in signed]})
+    return json_response(UploadsSigned(submission_id=submission_id, uploads=[UploadSlot.model_validate(
+        f.model_dump() | (post.model_dump() if post else {"multipart": MultipartOffer(**resumable.offer(f))}))
+        for f, post in signed]))
 
 
 @public_api.route("/c/{token}/complete", methods=["POST"])
+@documented(response=Sent)
 @handled
 def citizen_complete(token: str) -> Response:
     limit_caller(Rule.CITIZEN_WRITE)
     done = citizen_uploads.complete(token, parse(CompleteSubmission, body()), deps=bootstrap.deps())
     metrics.add_metric(name="SubmissionCompleted", unit="Count", value=1)
-    return json_response({"submission_id": done.submission_id, "status": done.status.value, "files": len(done.files)})
+    return json_response(Sent(submission_id=done.submission_id, status=done.status, files=len(done.files)))
 
 
 @public_api.route("/static/{name}", methods=["GET"])
@@ -76,11 +84,13 @@ def _browser_language() -> str:
 
 
 @public_api.route("/access", methods=["GET"])
+@documented(media="text/html")
 def access_page() -> Response:
     return Response(body=pages.access_page(), status_code=200, headers=pages.security_headers("'self'"))
 
 
 @public_api.route("/agency/capture", methods=["GET"])
+@documented(media="text/html")
 def capture_page() -> Response:
     """The officer's capture page (public HTML: the agency key is entered in the page, never in a URL)."""
     return Response(body=pages.capture_page(), status_code=200,
@@ -88,17 +98,19 @@ def capture_page() -> Response:
 
 
 @public_api.route("/access-requests", methods=["POST"])
+@documented(response=RequestState)
 @handled
 def submit_access_request() -> Response:
     limit_caller(Rule.ACCESS_REQUEST)
     received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
-    return json_response({"request_id": received.request_id, "status": received.status.value}, status=201)
+    return json_response(RequestState(request_id=received.request_id, status=received.status), status=201)
 
 
 TRANSPARENCY_CACHE = "public, max-age=60"
 
 
 @public_api.route("/transparency.json", methods=["GET"])
+@documented(response=Transparency)
 @handled
 def transparency_json() -> Response:
     """Every use case of the improvement program with its announced versions (never drafts)."""
@@ -106,6 +118,7 @@ def transparency_json() -> Response:
 
 
 @public_api.route("/transparency", methods=["GET"])
+@documented(response=Transparency, media="text/html")  # JSON with Accept: application/json
 @handled
 def transparency_page() -> Response:
     """The same registry as a page (server-rendered, every field escaped, no script), or as JSON when
@@ -122,7 +135,7 @@ def transparency_page() -> Response:
 
 
 def _transparency_json() -> Response:
-    response = json_response(program.transparency(deps=bootstrap.deps()))
+    response = json_response(program.transparency(deps=bootstrap.deps()))  # built with Transparency
     response.headers["Cache-Control"] = TRANSPARENCY_CACHE
     response.headers["Vary"] = "Accept"
     return response

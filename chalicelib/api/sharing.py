@@ -5,50 +5,38 @@ routes (review, holds, exports) look only in its own partition and never reach i
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
-from ..domain import sharing as rules
 from ..domain.models import Origin, Page
-from ..domain.sharing import CreateShare, Share
+from ..domain.sharing import CreateShare
 from ..http import handled, int_param, json_response, parse
 from ..services import access, sharing
-from ..services.sharing import SharedItem
-from ..views import submission_view
+from ..services.sharing import SharedItem, SharePage, ShareView, share_view
+from ..views import DeletedFile, DeletedShared, SharedBy, SharedItems, SharedSubmission, submission_model
 from .common import agency_key, body, caller, documented, params
 
 sharing_api = Blueprint(__name__)
 
-# What a recipient sees of the owner's submission: the evidence and its facts, not the owner's
-# workflow (review, retention, holds, the requesting key).
-_OWNER_ONLY = ("review", "requested_by", "legal_hold", "retain_until", "sweep_day", "link_id")
 
-
-def share_view(share: Share, now: datetime) -> dict[str, Any]:
-    return share.model_dump(mode="json") | {"state": rules.state(share, now).value}
-
-
-def shared_item_view(item: SharedItem) -> dict[str, Any]:
-    sharer = {"shared_by": {"agency_id": item.owner.agency_id, "name": item.owner.name},
-              "share_id": item.share.share_id, "origin": Origin.SHARED.value}
+def shared_item_view(item: SharedItem, **extra: Any) -> SharedSubmission | DeletedShared:
+    sharer = {"shared_by": SharedBy(agency_id=item.owner.agency_id, name=item.owner.name),
+              "share_id": item.share.share_id, "origin": Origin.SHARED} | extra
     if item.submission is None:
         assert item.tombstone is not None
         gone = item.tombstone
-        return {"submission_id": gone.submission_id, "case_ref": gone.case_ref, "deleted": True,
-                "deleted_at": gone.deleted_at.isoformat(), "deleted_by_rule": gone.rule,
-                "files": [{k: f.get(k) for k in ("file_id", "name", "sha256")} for f in gone.files],
-                "original_origin": None} | sharer
-    data = submission_view(item.submission, item.download_urls)
-    for field in _OWNER_ONLY:
-        data.pop(field, None)
-    return data | sharer | {"deleted": False, "original_origin": item.submission.origin.value}
+        return DeletedShared(submission_id=gone.submission_id, case_ref=gone.case_ref, deleted=True,
+                             deleted_at=gone.deleted_at, deleted_by_rule=gone.rule, original_origin=None,
+                             files=[DeletedFile.model_validate({k: f.get(k) for k in ("file_id", "name", "sha256")})
+                                    for f in gone.files], **sharer)
+    return submission_model(item.submission, item.download_urls, view=SharedSubmission, deleted=False,
+                            original_origin=item.submission.origin, **sharer)
 
 
 @sharing_api.route("/agency/shares", methods=["POST"], authorizer=agency_key)
-@documented(response=Share)
+@documented(response=ShareView)
 @handled
 def create_share() -> Response:
     deps, principal = bootstrap.deps(), caller()
@@ -58,13 +46,14 @@ def create_share() -> Response:
 
 
 @sharing_api.route("/agency/shares", methods=["GET"], authorizer=agency_key)
+@documented(response=SharePage)
 @handled
 def list_shares() -> Response:
     return _share_page(sharing.outgoing)
 
 
 @sharing_api.route("/agency/shares/{share_id}", methods=["DELETE"], authorizer=agency_key)
-@documented(response=Share)
+@documented(response=ShareView)
 @handled
 def revoke_share(share_id: str) -> Response:
     deps = bootstrap.deps()
@@ -72,6 +61,7 @@ def revoke_share(share_id: str) -> Response:
 
 
 @sharing_api.route("/agency/shared", methods=["GET"], authorizer=agency_key)
+@documented(response=SharePage)
 @handled
 def list_shared() -> Response:
     return _share_page(sharing.incoming)
@@ -82,23 +72,25 @@ def _share_page(listing: Callable[..., Page]) -> Response:
     deps, query = bootstrap.deps(), params()
     page = listing(caller(), limit=int_param(query, "limit", 25), cursor=query.get("next"), deps=deps)
     now = deps.clock.now()
-    return json_response({"items": [share_view(s, now) for s in page.items], "next": page.next_cursor})
+    return json_response(SharePage(items=[share_view(s, now) for s in page.items], next=page.next_cursor))
 
 
 @sharing_api.route("/agency/shared/{share_id}/submissions", methods=["GET"], authorizer=agency_key)
+@documented(response=SharedItems)
 @handled
 def list_shared_submissions(share_id: str) -> Response:
     query = params()
     _, _, found, after = sharing.items(caller(), share_id, limit=int_param(query, "limit", 25),
                                        cursor=query.get("next"), deps=bootstrap.deps())
-    return json_response({"items": [shared_item_view(i) for i in found], "next": after})
+    return json_response(SharedItems(items=[shared_item_view(i) for i in found], next=after))
 
 
 @sharing_api.route("/agency/shared/{share_id}/submissions/{submission_id}", methods=["GET"],
                    authorizer=agency_key)
+@documented(response="chalicelib.views.SharedItem")  # either kind of item: made on first use
 @handled
 def get_shared_submission(share_id: str, submission_id: str) -> Response:
     from ..domain.links import DOWNLOAD_URL_TTL
 
     item = sharing.view(caller(), share_id, submission_id, deps=bootstrap.deps())
-    return json_response(shared_item_view(item) | {"expires_in": int(DOWNLOAD_URL_TTL.total_seconds())})
+    return json_response(shared_item_view(item, expires_in=int(DOWNLOAD_URL_TTL.total_seconds())))

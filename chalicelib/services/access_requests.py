@@ -1,10 +1,13 @@
 """The public access-request form and the operator's decisions on it."""
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..domain import free_access, ids
 from ..domain.access_requests import (
     AccessRequest,
     ApproveAccessRequest,
+    CurrentLicense,
     DenyAccessRequest,
     LicenseDecision,
     RequestStatus,
@@ -13,9 +16,37 @@ from ..domain.access_requests import (
 )
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, InvalidInput, NotFound
 from ..domain.licensing import AgencyLicense, LicenseKind
-from ..domain.models import OPERATOR_AGENCY, AuditEvent, Page, Principal, Role
+from ..domain.models import OPERATOR_AGENCY, AuditEvent, Listing, Page, Principal, Role
 from . import agencies, custody, licensing
 from .deps import Deps
+
+
+class AccessRequestView(AccessRequest):
+    model_config = ConfigDict(from_attributes=True)
+    fingerprint: str = Field(default="", exclude=True)  # how duplicates are found: not for display
+
+
+class AccessRequestList(Listing):
+    items: list[AccessRequestView]
+
+
+class RequestState(BaseModel):
+    """A request received (201) or denied: its id and where it stands."""
+
+    model_config = ConfigDict(defer_build=True)
+    request_id: str
+    status: RequestStatus
+
+
+class Approved(BaseModel):
+    """An approval: the agency enrolled and, for a new agency, its first admin key (shown once)."""
+
+    model_config = ConfigDict(defer_build=True)
+    request_id: str
+    agency_id: str | None
+    admin_key: str | None
+    granted_license: CurrentLicense | None
+    license_decision: LicenseDecision | None
 
 
 def submit(cmd: SubmitAccessRequest, *, deps: Deps) -> AccessRequest:

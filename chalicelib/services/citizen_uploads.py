@@ -1,7 +1,10 @@
 """The citizen's side of a link: open it, get upload URLs, say it is done."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ..domain import ids, links, media, retention, review
 from ..domain.commands import CompleteFile, CompleteSubmission, RequestUploads, SignParts
@@ -48,6 +51,30 @@ def _usable_agency(link: CitizenLink, submission: Submission | None, deps: Deps)
     portal = link.origin is Origin.COMMUNITY_PORTAL
     access.ensure_feature(ent, access.Capability.PORTALS if portal else access.Capability.SEND_LINKS)
     return agency, ent
+
+
+class LinkSession(BaseModel):
+    """`GET /c/{token}/session`: what the upload page needs. Nothing identifies the case or the citizen."""
+
+    model_config = ConfigDict(defer_build=True)
+    agency_name: str
+    language: str
+    note: str | None
+    expires_at: datetime
+    max_files: int
+    files_declared: int
+    max_file_bytes: int
+    multipart_threshold: int
+    allowed_types: list[str]
+
+
+class Sent(BaseModel):
+    """`POST /c/{token}/complete`: the submission sent, and how many files it holds."""
+
+    model_config = ConfigDict(defer_build=True)
+    submission_id: str
+    status: SubmissionStatus
+    files: int
 
 
 def open_link(token: str, *, deps: Deps) -> dict[str, Any]:

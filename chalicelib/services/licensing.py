@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ..domain import free_access, time_zones
 from ..domain.errors import Conflict, DeliveryFailed, DomainError, InvalidInput, NotFound
 from ..domain.licensing import (
@@ -31,6 +33,29 @@ LOOK_AHEAD_DAYS = 30  # the earliest warning
 ZONE_SLACK_DAYS = 1  # an agency's day may be a day before or after the UTC day
 SYSTEM = "system:licensing"
 OPERATOR = "operator"
+
+
+class QuotaSet(BaseModel):
+    """`PUT /operator/quota`: the quota set, for one agency (with what it stores) or a kind of account."""
+
+    model_config = ConfigDict(defer_build=True)
+    quota_bytes: int
+    agency_id: str | None
+    kind: str
+    used_bytes: int | None
+
+
+class TimeZoneSet(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    agency_id: str
+    time_zone: str | None  # null: its country's
+    effective: str  # the zone its program days follow
+
+
+class ProgramExtended(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    end: date
+    agency_id: str | None  # null: the program's end for everyone
 OPERATOR_LOG = "operator"  # audit partition of global changes
 
 

@@ -3,13 +3,16 @@ Tier 2 terms, leaving, and asking for content to be taken out. Every change comm
 with it. Rules: domain/program.py and domain/program_use_cases.py (docs/PROGRAM.md)."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain import ids
 from ..domain import program as rules
 from ..domain import program_use_cases as uc
 from ..domain.errors import Forbidden, NotFound
-from ..domain.models import Principal, Role
+from ..domain.models import Listing, Principal, Role
 from . import access, custody
 from .deps import Deps
 
@@ -20,6 +23,73 @@ def settings(deps: Deps) -> rules.ProgramRules:
     builds no schema, tests/unit/test_cold_import.py)."""
     stored, _ = deps.program_notices.get_rules()
     return stored or rules.ProgramRules()
+
+
+class WithdrawalView(rules.WithdrawalRequest):
+    model_config = ConfigDict(from_attributes=True)
+    kind: Literal["WithdrawalRequest"] = "WithdrawalRequest"
+    days_left: int  # until due_on (negative once overdue)
+
+
+class RemovalView(rules.RemovalRequest):
+    model_config = ConfigDict(from_attributes=True)
+    kind: Literal["RemovalRequest"] = "RemovalRequest"
+    days_left: int
+
+
+class OpenRequests(Listing):
+    items: list[WithdrawalView | RemovalView]
+
+
+def request_view(request: rules.WithdrawalRequest | rules.RemovalRequest, today: date) -> WithdrawalView | RemovalView:
+    """A withdrawal or removal request as the agency and the operator see it: its kind and days left."""
+    view = WithdrawalView if isinstance(request, rules.WithdrawalRequest) else RemovalView
+    return view.model_validate(request.model_dump() | {"days_left": rules.days_left(request.due_on, today)})
+
+
+class ProgramView(BaseModel):
+    """`GET /agency/program`: tier, since when, terms, use cases in force and announced, open requests."""
+
+    model_config = ConfigDict(defer_build=True)
+    tier: rules.Tier
+    state: rules.ParticipationState
+    since: date | None
+    tier_2_since: date | None
+    basis: str | None
+    terms_version: str | None
+    takes_new_data: bool
+    use_cases_applying: list[uc.UseCaseVersion]
+    use_cases_announced: list[uc.UseCaseVersion]
+    open_requests: list[WithdrawalView | RemovalView]
+
+
+class PublicVersion(uc.UseCaseVersion):
+    """A use case version as the public sees it: not who wrote it or when the draft was made."""
+
+    model_config = ConfigDict(from_attributes=True)
+    use_case_id: str = Field(exclude=True)
+    created_at: datetime = Field(exclude=True)
+    created_by: str = Field(exclude=True)
+
+
+class PublicUseCase(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    use_case_id: str
+    title: str
+    state: uc.UseCaseState
+    applying: int | None  # the version in force
+    upcoming: int | None  # the version announced next
+    first_announced_at: datetime | None
+    versions: list[PublicVersion]
+
+
+class Transparency(BaseModel):
+    """`GET /transparency.json`: the program's registry."""
+
+    model_config = ConfigDict(defer_build=True)
+    generated_at: datetime
+    notice_days: int
+    use_cases: list[PublicUseCase]
 
 
 def participation(agency_id: str, *, deps: Deps) -> rules.Participation:
@@ -48,8 +118,7 @@ def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
         "tier": current.tier.value, "state": current.state.value, "since": _day(current.since),
         "tier_2_since": _day(current.tier_2_since), "basis": current.basis, "terms_version": current.terms_version,
         "takes_new_data": current.takes_new_data, "use_cases_applying": applying, "use_cases_announced": announced,
-        "open_requests": [{**r.model_dump(mode="json"), "kind": type(r).__name__,
-                           "days_left": rules.days_left(r.due_on, today)}
+        "open_requests": [request_view(r, today).model_dump(mode="json")
                           for r in sorted(requests, key=lambda r: r.due_on) if r.done_at is None],
     }
 
@@ -114,8 +183,7 @@ def _day(day: Any) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-PUBLIC_FIELDS = ("version", "title", "purpose", "data_types", "technique", "retention", "practices", "tier",
-                 "state", "announced_at", "effective_on", "activated_at", "retired_at")
+PUBLIC_FIELDS = tuple(name for name, field in PublicVersion.model_fields.items() if not field.exclude)
 
 
 def transparency(*, deps: Deps) -> dict[str, Any]:
@@ -131,12 +199,11 @@ def transparency(*, deps: Deps) -> dict[str, Any]:
         if not shown:
             continue
         now_v, next_v = uc.applying(shown), uc.upcoming(shown)
-        dumped = [{name: value for name, value in v.model_dump(mode="json").items() if name in PUBLIC_FIELDS}
-                  for v in shown]
-        items.append({
-            "use_case_id": use_case_id, "title": shown[-1].title, "state": shown[-1].state.value,
-            "applying": now_v.version if now_v else None, "upcoming": next_v.version if next_v else None,
-            "first_announced_at": dumped[0]["announced_at"], "versions": dumped,
-        })
-    items.sort(key=lambda item: (item["first_announced_at"] or "", item["use_case_id"]))
-    return {"generated_at": deps.clock.now().isoformat(), "notice_days": settings(deps).notice_days, "use_cases": items}
+        items.append(PublicUseCase(
+            use_case_id=use_case_id, title=shown[-1].title, state=shown[-1].state,
+            applying=now_v.version if now_v else None, upcoming=next_v.version if next_v else None,
+            first_announced_at=shown[0].announced_at, versions=[PublicVersion.model_validate(v) for v in shown]))
+    items.sort(key=lambda item: (item.first_announced_at.isoformat() if item.first_announced_at else "",
+                                 item.use_case_id))
+    made = Transparency(generated_at=deps.clock.now(), notice_days=settings(deps).notice_days, use_cases=items)
+    return made.model_dump(mode="json")  # the page reads it as data too

@@ -2,7 +2,10 @@
 is text, escaped wherever it is shown), with its audit event; read by operators, newest first."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ..domain import ids
 from ..domain.errors import NotFound
@@ -26,6 +29,20 @@ def submit(cmd: SubmitFeedback, *, deps: Deps) -> Feedback:
         target=f"feedback:{made.feedback_id}",
         details={"chars": len(made.message), "with_email": made.email is not None, "use_case_id": made.use_case_id}))
     return made
+
+
+class FeedbackReceived(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    feedback_id: str
+    received_at: datetime
+
+
+class FeedbackPage(BaseModel):
+    """`GET /operator/program/feedback`: newest first; `next_cursor` is the `cursor` of the next page."""
+
+    model_config = ConfigDict(defer_build=True)
+    items: list[Feedback]
+    next_cursor: str | None
 
 
 def list_feedback(me: Principal, *, limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:

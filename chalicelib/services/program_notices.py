@@ -12,6 +12,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from ..domain import ids
 from ..domain import program_emails as emails
 from ..domain import program_notices as notices
@@ -115,6 +117,26 @@ def run_scheduled(public_base_url: str | None, *, deps: Deps, now: datetime | No
     if not public_base_url:
         raise BaseUrlMissing("PUBLIC_BASE_URL is not set: notices need it for their links")
     return run(public_base_url, deps=deps, now=now)
+
+
+class SubscriptionAnswer(BaseModel):
+    """Where a subscription stands after a public call (and, when pending, what to do next)."""
+
+    model_config = ConfigDict(defer_build=True)
+    state: SubscriptionState
+    message: str | None = Field(default=None, exclude_if=lambda text: text is None)
+
+
+class NoticeRun(BaseModel):
+    """A run's report: notices due, those done before it, and recipients by outcome (Delivery)."""
+
+    model_config = ConfigDict(defer_build=True)
+    notices: int
+    done_before: int
+    sent: int
+    failed: int
+    already_sent: int
+    opted_out: int
 
 
 def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, Any]:

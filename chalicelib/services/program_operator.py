@@ -5,20 +5,65 @@ change commits its audit event with it: an agency's contract in that agency's lo
 cases in the operator's. Rules: domain/program.py, domain/program_use_cases.py (docs/PROGRAM.md)."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time, timezone
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, RootModel
 
 from ..domain import ids
 from ..domain import program as rules
 from ..domain import program_use_cases as uc
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.models import OPERATOR_AGENCY, Principal
+from ..domain.models import OPERATOR_AGENCY, Listing, Principal
 from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
 from ..domain.program_notices import SetProgramRules
 from . import custody
 from .access_requests import require_operator
 from .deps import Deps
-from .program import participation, settings
+from .program import participation, request_view, settings
+
+
+class ContractEnded(BaseModel):
+    """A contract's end, and the withdrawal it caused when the agency took part."""
+
+    model_config = ConfigDict(defer_build=True)
+    contract: rules.Contract
+    withdrawal: rules.WithdrawalRequest | None
+
+
+class UseCaseHistory(BaseModel):
+    """A use case with every version (drafts included), the one in force and the one announced next."""
+
+    model_config = ConfigDict(defer_build=True)
+    use_case_id: str
+    applying: int | None
+    upcoming: int | None
+    versions: list[uc.UseCaseVersion]
+
+
+class UseCaseList(Listing):
+    items: list[UseCaseHistory]
+
+
+class RetiredVersions(Listing):
+    items: list[uc.UseCaseVersion]  # every version, now retired
+
+
+@functools.cache
+def _use_case_moved() -> type[RootModel[uc.UseCaseVersion | RetiredVersions]]:
+    class UseCaseMoved(RootModel[uc.UseCaseVersion | RetiredVersions]):
+        """announce and activate answer the version; retire answers every version it retired."""
+
+    return UseCaseMoved
+
+
+def __getattr__(name: str) -> Any:
+    """`UseCaseMoved` is made on first use: parametrizing RootModel builds a schema, which the import
+    of the app must not pay for (tests/unit/test_cold_import.py)."""
+    if name == "UseCaseMoved":
+        return _use_case_moved()
+    raise AttributeError(name)
 
 # --- contracts -------------------------------------------------------------------------------------
 
@@ -187,8 +232,7 @@ def open_requests(me: Principal, *, deps: Deps, limit: int = 500) -> list[dict[s
     require_operator(me)
     today, found = deps.clock.now().date(), []
     for request in deps.program.open_requests():
-        found.append(request.model_dump(mode="json") | {"kind": type(request).__name__,
-                                                        "days_left": rules.days_left(request.due_on, today)})
+        found.append(request_view(request, today).model_dump(mode="json"))
         if len(found) >= limit:
             break
     return found

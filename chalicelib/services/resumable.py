@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ..domain import links, multipart
 from ..domain.commands import CompleteFile, SignParts
 from ..domain.errors import Conflict, Gone, NotFound
@@ -32,6 +34,43 @@ def _started(file: EvidenceFile, deps: Deps) -> EvidenceFile:
     upload_id = deps.blobs.start_multipart(file.key, content_type=file.content_type)
     return file.model_copy(update={"upload_id": upload_id,
                                    "part_size": multipart.part_size(file.size, deps.part_bytes)})
+
+
+class MultipartOffer(BaseModel):
+    """What the page needs to send a multipart file (the URLs come part by part)."""
+
+    model_config = ConfigDict(defer_build=True)
+    part_size: int
+    parts_total: int
+
+
+class SignedPart(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    part_number: int
+    url: str
+    headers: dict[str, str]  # to send with the PUT (the part's SHA-256, when it was given)
+    size: int
+
+
+class SignedParts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    file_id: str
+    parts: list[SignedPart]
+
+
+class HeldPart(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    part_number: int
+    size: int
+    etag: str
+
+
+class HeldParts(MultipartOffer):
+    """Where a page resumes: the parts S3 holds (none once the file is no longer awaited)."""
+
+    file_id: str
+    status: FileStatus
+    parts: list[HeldPart]
 
 
 def offer(file: EvidenceFile) -> dict[str, Any]:

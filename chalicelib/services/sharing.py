@@ -7,11 +7,14 @@ is recorded in both agencies' audit logs, in one transaction with the change (do
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ..domain import ids, links, sharing
 from ..domain.errors import Conflict, NotFound
-from ..domain.models import Agency, AuditEvent, Page, Principal, Submission, Tombstone
+from ..domain.models import Agency, AuditEvent, Listing, Page, Principal, Submission, Tombstone
 from ..domain.sharing import CreateShare, Share, ShareState
 from . import access, custody
 from .access import Capability
@@ -128,6 +131,30 @@ def view(principal: Principal, share_id: str, submission_id: str, *, deps: Deps)
     except Conflict:  # revoked between the read and the record: no URLs leave
         raise NotFound("This share was revoked.", code="share_revoked") from None
     return SharedItem(found, owner, item.submission, item.tombstone, urls)
+
+
+class ShareView(Share):
+    model_config = ConfigDict(from_attributes=True)
+    state: ShareState  # active, expired or revoked, now
+
+
+class SharePage(Listing):
+    items: list[ShareView]
+
+
+def share_view(share: Share, now: datetime) -> ShareView:
+    return ShareView.model_validate(share.model_dump() | {"state": sharing.state(share, now)})
+
+
+class AgencyEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
+    agency_id: str
+    name: str
+    country: str
+
+
+class AgencyDirectory(Listing):
+    items: list[AgencyEntry]
 
 
 def directory(principal: Principal, *, limit: int, cursor: str | None, deps: Deps) -> Page:
