@@ -58,7 +58,7 @@ class SignedParts(BaseModel):
     parts: list[SignedPart]
 
 
-class HeldPart(BaseModel):
+class StoredPart(BaseModel):
     model_config = ConfigDict(defer_build=True)
     part_number: int
     size: int
@@ -70,7 +70,7 @@ class HeldParts(MultipartOffer):
 
     file_id: str
     status: FileStatus
-    parts: list[HeldPart]
+    parts: list[StoredPart]
 
 
 def offer(file: EvidenceFile) -> dict[str, Any]:

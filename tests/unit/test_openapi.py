@@ -188,3 +188,19 @@ def test_get_openapi_json_serves_the_document_publicly_and_cacheably(doc):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert json.loads(response.body) == doc
+
+
+def test_each_component_is_the_schema_of_the_one_model_of_that_name(doc):
+    """Two models of one name would overwrite each other's component and the document would lie."""
+    wrong = []
+    for path, method, entry in openapi.routes(application.app):
+        declared = openapi.declaration(entry.view_function)
+        for model, mode in ((declared.response, "serialization"),
+                            (openapi.model_of(entry.view_function), "validation")):
+            if not isinstance(model, type):
+                continue
+            schema = model.model_json_schema(ref_template=openapi.REF, mode=mode)
+            for name, part in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+                if doc["components"]["schemas"].get(name) != part:
+                    wrong.append(f"{method} {path}: {name} ({mode})")
+    assert wrong == []
