@@ -11,6 +11,14 @@ import zlib
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_DROPPED = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
 JPEG_STANDALONE = {0xD8, 0x01, *range(0xD0, 0xD8)}  # SOI, TEM, RSTn: no length field
+# What `strip` handles, by the type ingest detected from the bytes, and the largest it reads whole
+# (a phone photo is a few MiB): anything else is skipped before a byte of it is downloaded.
+STRIPPABLE = frozenset({"image/jpeg", "image/png"})
+MAX_BYTES = 64 * 1024**2
+
+
+def strippable(detected_type: str | None, size: int) -> bool:
+    return detected_type in STRIPPABLE and 0 < size <= MAX_BYTES
 
 
 def strip(data: bytes) -> bytes | None:

@@ -6,6 +6,7 @@ artifact's id is fixed by its slot, so a second run finds it and adds nothing. A
 effective use case, or a technique the use case did not declare, is refused and the refusal audited."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +23,8 @@ from ..domain.program_ports import ProgramMedia, ProgramStore, Signer
 from . import custody
 from . import program as agency_program
 from .deps import Deps
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "system:program_extraction"
 Participant = tuple[Agency, Participation, tuple[RemovalRequest, ...]]
@@ -89,9 +92,16 @@ def extract(use_case_id: str, *, deps: ProgramDeps, technique: str | None = None
     return report
 
 
+class ExtractionFailed(RuntimeError):
+    """Some use cases failed on an unexpected error; the others ran (their report is in the message)."""
+
+
 def extract_all(*, deps: ProgramDeps) -> dict[str, Any]:
-    """The daily schedule: every use case with an applying version; a refusal does not stop the rest."""
+    """The daily schedule: every use case with an applying version. A refusal does not stop the rest,
+    nor does an unexpected error: that one is logged and, once the others have run, raised, so the
+    schedule's run fails visibly (its error alarm) and tomorrow's run tries it again."""
     runs: dict[str, Any] = {}
+    failed: list[str] = []
     participants: list[Participant] | None = None
     for use_case_id in sorted({v.use_case_id for v in deps.base.program.all_use_case_versions()}):
         versions = deps.base.program.use_case_versions(use_case_id)
@@ -103,6 +113,12 @@ def extract_all(*, deps: ProgramDeps) -> dict[str, Any]:
             runs[use_case_id] = extract(use_case_id, deps=deps, participants=participants)
         except DomainError as refused:
             runs[use_case_id] = {"refused": refused.code}
+        except Exception:  # noqa: BLE001 - one use case's fault must not starve the others
+            log.exception("extraction failed", extra={"use_case_id": use_case_id})
+            failed.append(use_case_id)
+            runs[use_case_id] = {"failed": True}
+    if failed:
+        raise ExtractionFailed(f"use cases {failed} failed; the others ran: {runs}")
     return runs
 
 
@@ -164,6 +180,8 @@ def _copy_media(agency: Agency, taken: list[Submission], version: uc.UseCaseVers
         for file in item.files.values():
             place = lineage.slot(version.use_case_id, version.version, technique.value, agency.agency_id,
                                  f"{item.submission_id}/{file.file_id}")
+            if not media_strip.strippable(file.detected_type, file.size):  # video is never read, let alone copied
+                continue
             if deps.store.get_lineage(lineage.artifact_id(place)) is not None:
                 yield False
                 continue

@@ -147,3 +147,32 @@ def test_the_daily_run_reads_each_agency_once_whatever_the_number_of_use_cases(m
     runs = extraction.extract_all(deps=deps)
     assert sorted(runs) == ["uc1", "uc2", "uc3", "uc4"] and runs["uc1"]["created"] == 1
     assert sorted(reads) == ["a1", "outsider"] and set(removals) == {"a1"}  # never the outsider's
+
+
+def test_tier_2_never_reads_a_video_nor_an_image_too_large_to_strip_whole(monkeypatch) -> None:
+    """Only JPEG and PNG under the ceiling are downloaded: a phone video of several GB would not fit
+    in the function's memory, and would be read again every night for nothing."""
+    deps = seeded("stripped_media_copy", Tier.TIER_2, tier_2=True)
+    store_item(deps, item("a1", 20, content_type="video/mp4", size=3 * 1024**3), data=b"\x00\x00\x00\x18ftypmp42")
+    store_item(deps, item("a1", 21, size=media_strip.MAX_BYTES + 1))
+    read: list[str] = []
+    real = deps.base.blobs.iter_chunks
+    monkeypatch.setattr(deps.base.blobs, "iter_chunks", lambda key, version_id=None: read.append(key) or real(
+        key, version_id))
+    assert extraction.extract("uc1", deps=deps)["created"] == 6
+    assert sorted(read) == sorted(f"a1/s{n}/f{n}" for n in range(6))  # the six photos, never s20 or s21
+
+
+def test_a_use_case_failing_unexpectedly_does_not_stop_the_others_and_the_run_still_fails(monkeypatch) -> None:
+    deps = seeded()
+    use_case(deps, use_case_id="uc2")
+    real = extraction.extract
+
+    def flaky(use_case_id, *, deps, participants=None):
+        if use_case_id == "uc1":
+            raise OSError("the disk is full")
+        return real(use_case_id, deps=deps, participants=participants)
+    monkeypatch.setattr(extraction, "extract", flaky)
+    with pytest.raises(extraction.ExtractionFailed, match="uc1"):
+        extraction.extract_all(deps=deps)
+    assert len(deps.store.lineages) == 1  # uc2 ran
