@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
+from ..domain.errors import Conflict, Gone
 from ..domain.multipart import Part
 from ..domain.ports import ObjectInfo, PendingUpload, PresignedPost
 
@@ -68,8 +69,20 @@ class S3BlobStore:
     def complete_multipart(self, key: str, upload_id: str, parts: list[Part]) -> None:
         listed = [{"PartNumber": p.number, "ETag": f'"{p.etag}"', **({"ChecksumSHA256": p.sha256} if p.sha256 else {})}
                   for p in parts]
-        self._s3.complete_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id,
-                                           MultipartUpload={"Parts": listed})
+        try:
+            self._s3.complete_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id,
+                                               MultipartUpload={"Parts": listed})
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in ("NoSuchUpload", "404") and self.head(key) is not None:
+                return  # a retried complete lost the race to the first one: the object is assembled
+            if code in ("NoSuchUpload", "404"):
+                raise Gone("This upload is no longer open; choose the file again to send it.",
+                           code="upload_abandoned") from exc
+            if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+                raise Conflict("A part changed while the file was put together; choose the file again to send it.",
+                               code="parts_changed") from exc
+            raise
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         try:
@@ -120,7 +133,9 @@ class S3BlobStore:
             doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                       for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
             if doomed:
-                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+                answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+                if answer.get("Errors"):  # a batch reports each key's failure in its answer, never as an error
+                    raise DeletionIncomplete(key, answer["Errors"])
                 removed += len(doomed)
         return removed
 
@@ -129,6 +144,14 @@ class S3BlobStore:
         url: str = self._browser.generate_presigned_post(Bucket=self._bucket, Key="probe")["url"]
         scheme, _, rest = url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+class DeletionIncomplete(RuntimeError):
+    """S3 kept some versions of a key it was asked to delete: whoever deletes must not report it gone."""
+
+    def __init__(self, key: str, errors: list[dict[str, Any]]) -> None:
+        codes = sorted({str(e.get("Code")) for e in errors})
+        super().__init__(f"{len(errors)} versions of {key} were not deleted ({', '.join(codes)})")
 
 
 def _version(version_id: str | None) -> dict[str, str]:
