@@ -243,9 +243,12 @@ def edited(portal: Portal, cmd: EditPortal, now: datetime) -> Portal:
     cleared = [name for name in REQUIRED_FIELDS if name in changes and changes[name] is None]
     if cleared:
         raise InvalidInput(f"{cleared[0]} cannot be removed.", code="validation_error")
-    for name in ("terms", "contact", "caps"):
+    if "terms" in changes:
+        changes["terms"] = cmd.terms  # a new terms text is a whole new version
+    for name in ("contact", "caps"):  # only the members given change: the others keep their values
         if name in changes:
-            changes[name] = getattr(cmd, name)
+            current, given = getattr(portal, name), getattr(cmd, name)
+            changes[name] = type(current).model_validate(current.model_dump() | given.model_dump(exclude_unset=True))
     if "slug" in changes:
         check_slug(changes["slug"])
     updated = portal.model_copy(update={**changes, "updated_at": now})

@@ -120,6 +120,17 @@ def test_an_edit_keeps_the_window_valid(admin, deps):
     assert refused.value.code == "window_closes_before_opening"
 
 
+def test_an_edit_of_one_cap_or_contact_field_keeps_the_others(admin, deps):
+    portal = create(admin, deps, caps={"sessions_per_client": 3, "bytes_per_client": 1000},
+                    contact={"name": "required", "phone": "optional"})
+    edit = EditPortal.model_validate({"caps": {"files_per_session": 5}, "contact": {"email": "optional"}})
+    changed = portals.edit(admin, portal.portal_id, edit, deps=deps)
+    assert (changed.caps.files_per_session, changed.caps.sessions_per_client, changed.caps.bytes_per_client) == (
+        5, 3, 1000)  # a PATCH of one cap must not quietly loosen the others to their defaults
+    assert changed.contact.model_dump() == {**portal.contact.model_dump(), "email": "optional"}
+    assert deps.portals.get_portal(portal.agency_id, portal.portal_id).caps == changed.caps
+
+
 def test_officers_read_but_only_admins_change_and_another_agency_finds_nothing(admin, officer, deps):
     portal = create(admin, deps)
     assert [p.portal_id for p in portals.list_portals(officer, deps=deps)] == [portal.portal_id]
