@@ -204,3 +204,10 @@ def test_each_component_is_the_schema_of_the_one_model_of_that_name(doc):
                 if doc["components"]["schemas"].get(name) != part:
                     wrong.append(f"{method} {path}: {name} ({mode})")
     assert wrong == []
+
+
+def test_the_notice_run_report_model_has_a_count_for_every_delivery_outcome():
+    from chalicelib.domain.program_notices import Delivery
+    from chalicelib.services.program_notices import NoticeRun
+
+    assert set(NoticeRun.model_fields) == {"notices", "done_before"} | {d.value for d in Delivery}
