@@ -67,7 +67,7 @@ def plan_files(
     """Split a request into files to add and earlier files to sign again; enforce the limits."""
     for item in declared:
         check_declared(item, max_bytes)
-    again = [_redeclared(submission, item) for item in declared if item.file_id]
+    again = [_redeclared(submission, item, now) for item in declared if item.file_id]
     fresh = [item for item in declared if not item.file_id]
     held = slots_held(submission, now)
     if held + len(fresh) > max_files:
@@ -91,11 +91,11 @@ def slots_held(submission: Submission, now: datetime) -> int:
     return sum(1 for f in submission.files.values() if multipart.holds_slot(f, now))
 
 
-def _redeclared(submission: Submission, item: DeclaredFile) -> EvidenceFile:
+def _redeclared(submission: Submission, item: DeclaredFile, now: datetime) -> EvidenceFile:
     existing = submission.files.get(item.file_id or "")
     if existing is None:
         raise NotFound(f"No file {item.file_id} was declared through this link.", code="unknown_file")
-    if existing.status is FileStatus.ABANDONED:
+    if not multipart.holds_slot(existing, now):  # given up, so no longer counted: never signed again
         raise Gone(f"{existing.name} was given up; choose it again to send it.", code="upload_abandoned")
     if existing.status is not FileStatus.AWAITING_UPLOAD:  # never let a recorded file be overwritten
         raise Conflict(f"{existing.name} has already been received.", code="file_already_received")

@@ -234,6 +234,21 @@ def test_a_small_file_that_never_arrived_stops_counting_after_a_day(officer, dep
     assert citizen_uploads.open_link(token, deps=deps)["files_declared"] == 1
 
 
+def test_a_file_that_stopped_counting_is_never_signed_again(officer, deps, clock, agency):
+    """Else a link's limit could be doubled: declare it full, wait a day, declare it full again,
+    then sign the first files again by their ids."""
+    deps.agencies.save_agency(agency.model_copy(update={"max_files_per_link": 1}))
+    _, token = send(officer, deps, expires_in_hours=336)
+    photo = {"name": "a.jpg", "size": 300, "content_type": "image/jpeg"}
+    (first,), _ = declare(token, deps, photo)
+    declare(token, deps, photo | {"file_id": first.file_id})  # signed again while it still counts: fine
+    clock.advance(hours=24)
+    declare(token, deps, photo)
+    with pytest.raises(Gone) as refused:
+        declare(token, deps, photo | {"file_id": first.file_id})
+    assert refused.value.code == "upload_abandoned"
+
+
 def test_a_page_that_only_posts_is_capped_at_what_one_post_carries(officer, deps):
     from chalicelib.domain.models import Submission
     from chalicelib.services import uploads
