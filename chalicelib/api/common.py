@@ -48,10 +48,10 @@ def client_address() -> str | None:
     return str(address) if address else None
 
 
-def limit_caller(rule: Rule) -> None:
+def limit_caller(rule: Rule, cost: int = 1) -> None:
     """Count the caller (by address) against the route's cap before anything else: 429 over it."""
     deps = bootstrap.deps()
-    limits.per_client(rule, client_address(), deps.rate_caps.of(rule), deps=deps)
+    limits.per_client(rule, client_address(), deps.rate_caps.of(rule), deps=deps, cost=cost)
 
 
 def params() -> dict[str, str]:

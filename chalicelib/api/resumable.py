@@ -21,8 +21,11 @@ resumable_api = Blueprint(__name__)
 @handled
 def sign_parts(token: str, file_id: str) -> Response:
     """Presigned UploadPart URLs for the parts asked for (each bound to its SHA-256 when given)."""
-    limit_caller(Rule.CITIZEN_PARTS)
-    parts = citizen_uploads.sign_parts(token, file_id, parse(SignParts, body()), deps=bootstrap.deps())
+    limit_caller(Rule.CITIZEN_PARTS)  # counted before the body is read, so garbage counts too
+    cmd = parse(SignParts, body())
+    if len(cmd.parts) > 1:  # the cap is on parts, and a request may ask for up to 100
+        limit_caller(Rule.CITIZEN_PARTS, cost=len(cmd.parts) - 1)
+    parts = citizen_uploads.sign_parts(token, file_id, cmd, deps=bootstrap.deps())
     return json_response(SignedParts.model_validate({"file_id": file_id, "parts": parts}))
 
 

@@ -25,5 +25,5 @@ def enforce(*checks: Check, deps: _LimitDeps) -> None:
             raise refusal(check, now)
 
 
-def per_client(rule: Rule, address: str | None, cap: Cap, *, deps: _LimitDeps) -> None:
-    enforce(Check(rule=rule, scope=client_scope(address), cap=cap), deps=deps)
+def per_client(rule: Rule, address: str | None, cap: Cap, *, deps: _LimitDeps, cost: int = 1) -> None:
+    enforce(Check(rule=rule, scope=client_scope(address), cap=cap, cost=cost), deps=deps)

@@ -137,3 +137,23 @@ def test_every_per_client_rule_has_its_cap():
     per_portal = {Rule.PORTAL_SESSIONS, Rule.PORTAL_FILES, Rule.PORTAL_BYTES}
     caps = RateCaps()
     assert all(isinstance(caps.of(rule), Cap) for rule in set(Rule) - per_portal)
+
+
+def test_part_signing_is_capped_by_the_parts_asked_for_not_by_requests():
+    """A request may ask for up to 100 part URLs: the cap counts each part, and a garbage body still
+    counts as one."""
+    from chalicelib import bootstrap
+
+    deps = make_deps(FixedClock(AT), rate_caps=RateCaps(citizen_parts=Cap(limit=10, seconds=60)))
+    url = "/c/" + "x" * 43 + "/uploads/" + "0" * 26 + "/parts"
+
+    def ask(parts: int | None) -> int:
+        payload = "not json" if parts is None else json.dumps(
+            {"parts": [{"part_number": n} for n in range(1, parts + 1)]})
+        return client.http.post(url, headers={"Content-Type": "application/json"}, body=payload).status_code
+    try:
+        with _client_with(deps) as client:
+            answers = [ask(None), ask(7), ask(3), ask(1)]
+    finally:
+        bootstrap.use(None)
+    assert answers == [400, 404, 429, 404]  # 1 + 7 spent; 3 more would pass 10, 1 more fits (404: no such link)
