@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from ..domain import ids
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.models import AuditEvent
 from ..domain.program import ProgramRules
@@ -149,7 +150,7 @@ class DynamoProgramNotices(DynamoBase):
                                  "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
                                  "ExpressionAttributeValues": to_item({":p": FEEDBACK, ":s": "FEEDBACK#"})}
         if cursor:
-            if not cursor.isalnum():
+            if not ids.is_id(cursor):  # a feedback id; anything else would reach the key unchecked
                 raise InvalidInput("The page cursor is not valid.", code="bad_cursor")
             query["ExclusiveStartKey"] = to_item({"pk": FEEDBACK, "sk": f"FEEDBACK#{cursor}"})
         page = self._db.query(**query)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from ..domain import ids
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.models import AuditEvent
 from ..domain.program import ProgramRules
@@ -95,7 +96,7 @@ class MemoryProgramNotices:
         self.audit.record(event)
 
     def list_feedback(self, *, limit: int, cursor: str | None) -> tuple[list[Feedback], str | None]:
-        if cursor is not None and not cursor.isalnum():
+        if cursor is not None and not ids.is_id(cursor):
             raise InvalidInput("The page cursor is not valid.", code="bad_cursor")
         newest = [f for k, f in sorted(self.feedback.items(), reverse=True) if cursor is None or k < cursor]
         page = newest[:limit]

@@ -6,6 +6,7 @@ cases in the operator's. Rules: domain/program.py, domain/program_use_cases.py (
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -22,6 +23,8 @@ from . import custody
 from .access_requests import require_operator
 from .deps import Deps
 from .program import participation, request_view, settings
+
+TERMS_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # what domain.program_commands.VersionId allows
 
 
 class ContractEnded(BaseModel):
@@ -129,7 +132,7 @@ def publish_terms(me: Principal, cmd: PublishTerms, *, deps: Deps) -> rules.Term
 
 def retire_terms(me: Principal, version: str, *, deps: Deps) -> rules.TermsVersion:
     require_operator(me)
-    if deps.program.get_terms(version) is None:
+    if not TERMS_VERSION.fullmatch(version) or deps.program.get_terms(version) is None:  # never a stranger's key
         raise NotFound("No terms version has that id.", code="terms_unknown")
     now = deps.clock.now()
     deps.program.retire_terms(version, now, event=_event(me, deps, "program.terms_retired", f"terms:{version}", {}))

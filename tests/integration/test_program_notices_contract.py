@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamo_audit import DynamoAuditLog
 from chalicelib.adapters.dynamo_program_notices import DynamoProgramNotices
 from chalicelib.adapters.memory_program_notices import MemoryProgramNotices
 from chalicelib.domain import audit, ids
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.program import ProgramRules
 from chalicelib.domain.program_notices import Delivery, Feedback, Subscription, SubscriptionState
 from tests.fakes import START, MemoryAuditLog
@@ -123,3 +123,11 @@ def test_feedback_is_listed_newest_first_with_a_cursor(world):
     assert first == [made[2], made[1]] and cursor == made[1].feedback_id
     rest, _ = repo.list_feedback(limit=2, cursor=cursor)
     assert rest[0] == made[0]
+
+
+@pytest.mark.parametrize("cursor", ["a" * 2000, "abc", "01HZZZZZZZZZZZZZZZZZZZZZZ!"])
+def test_a_feedback_cursor_that_is_no_feedback_id_is_refused_before_any_read(world, cursor):
+    repo, _ = world
+    with pytest.raises(InvalidInput) as refused:  # a long one reached DynamoDB's key limit: a 500
+        repo.list_feedback(limit=2, cursor=cursor)
+    assert refused.value.code == "bad_cursor"

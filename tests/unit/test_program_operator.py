@@ -99,6 +99,13 @@ def test_terms_are_hashed_here_accepted_by_that_hash_and_retired_once(deps, admi
         service.retire_terms(OP, "t2-v2", deps=deps)
     with pytest.raises(NotFound):
         service.retire_terms(OP, "t2-v9", deps=deps)
+    looked_up = []
+    deps.program.get_terms = lambda version: looked_up.append(version)  # type: ignore[method-assign]
+    for junk in ("v" * 2000, "../t2-v1", ""):  # a long one reached DynamoDB's key limit: a 500
+        with pytest.raises(NotFound):
+            service.retire_terms(OP, junk, deps=deps)
+    assert looked_up == []
+    del deps.program.get_terms
     with pytest.raises(Conflict) as refused:
         agency_side.accept_tier_2(admin, "t2-v2", terms_hash(DOC), deps=deps)
     assert refused.value.code == "terms_retired"
