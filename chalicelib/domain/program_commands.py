@@ -11,7 +11,8 @@ from pydantic import Field, StringConstraints, model_validator
 from .commands import CaseRef, Command
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-VersionId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+VERSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a terms version; checked before any lookup by it
+VersionId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=VERSION_ID)]
 Sha256 = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9A-Fa-f]{64}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 TierName = Literal["tier_1", "tier_2"]

@@ -17,14 +17,14 @@ from ..domain import program as rules
 from ..domain import program_use_cases as uc
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.models import OPERATOR_AGENCY, Listing, Principal
-from ..domain.program_commands import EndContract, PublishTerms, RecordContract, UseCaseBody
+from ..domain.program_commands import VERSION_ID, EndContract, PublishTerms, RecordContract, UseCaseBody
 from ..domain.program_notices import SetProgramRules
 from . import custody
 from .access_requests import require_operator
 from .deps import Deps
 from .program import participation, request_view, settings
 
-TERMS_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # what domain.program_commands.VersionId allows
+TERMS_VERSION = re.compile(VERSION_ID)
 
 
 class ContractEnded(BaseModel):
@@ -132,7 +132,7 @@ def publish_terms(me: Principal, cmd: PublishTerms, *, deps: Deps) -> rules.Term
 
 def retire_terms(me: Principal, version: str, *, deps: Deps) -> rules.TermsVersion:
     require_operator(me)
-    if not TERMS_VERSION.fullmatch(version) or deps.program.get_terms(version) is None:  # never a stranger's key
+    if not TERMS_VERSION.match(version) or deps.program.get_terms(version) is None:  # never a stranger's key
         raise NotFound("No terms version has that id.", code="terms_unknown")
     now = deps.clock.now()
     deps.program.retire_terms(version, now, event=_event(me, deps, "program.terms_retired", f"terms:{version}", {}))
