@@ -234,6 +234,11 @@ def session_expiry(portal: Portal, now: datetime) -> datetime:
     return min(ends, portal.closes_at) if portal.closes_at else ends
 
 
+def link_creator(portal_id: str) -> str:
+    """Who a portal session's link (and so its submission) names as its creator."""
+    return f"portal:{portal_id}"
+
+
 REQUIRED_FIELDS = ("title", "description", "location", "agency_contact", "slug", "terms", "contact", "caps")
 
 

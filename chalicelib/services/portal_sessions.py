@@ -23,6 +23,7 @@ from ..domain.portals import (
     collected_contact,
     ensure_accepted,
     ensure_open,
+    link_creator,
     refuse_unless_open,
     session_expiry,
 )
@@ -109,7 +110,7 @@ def _open(slug: str, cmd: StartSession, address: str | None, deps: Deps,
     now, token = deps.clock.now(), ids.new_token()
     link = CitizenLink(
         link_id=ids.new_id(now), agency_id=portal.agency_id, case_ref=portal.case_ref, language=cmd.language,
-        created_by=f"portal:{portal.portal_id}", created_at=now, expires_at=session_expiry(portal, now),
+        created_by=link_creator(portal.portal_id), created_at=now, expires_at=session_expiry(portal, now),
         max_files=caps.files_per_session, origin=Origin.COMMUNITY_PORTAL, portal_id=portal.portal_id,
         terms_version=portal.terms.version, contact=contact,
         phone_masked=links.mask_phone(phone) if phone else None)

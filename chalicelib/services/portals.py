@@ -7,8 +7,17 @@ from typing import Any
 
 from ..domain import ids
 from ..domain.errors import Conflict, NotFound
-from ..domain.models import FileStatus, Origin, Page, Principal
-from ..domain.portals import CreatePortal, EditPortal, Portal, PortalState, check_slug, check_window, edited
+from ..domain.models import FileStatus, Origin, Page, Principal, Submission
+from ..domain.portals import (
+    CreatePortal,
+    EditPortal,
+    Portal,
+    PortalState,
+    check_slug,
+    check_window,
+    edited,
+    link_creator,
+)
 from . import custody
 from .access import Capability, allow
 from .deps import Deps
@@ -100,7 +109,7 @@ def _file_counts(portal: Portal, deps: Deps) -> dict[str, Any]:
         page = deps.submissions.list_submissions(portal.agency_id, case_ref=portal.case_ref, limit=MAX_PAGE,
                                                  cursor=cursor)
         for submission in page.items:
-            if submission.origin is not Origin.COMMUNITY_PORTAL:
+            if not came_through(portal, submission):
                 continue
             counts["submissions"] += 1
             for file in submission.files.values():
@@ -121,4 +130,9 @@ def triage(principal: Principal, portal_id: str, *, limit: int, cursor: str | No
     portal = find(principal.agency_id, portal_id, deps=deps)
     page = deps.submissions.list_submissions(principal.agency_id, case_ref=portal.case_ref,
                                              limit=max(1, min(limit, MAX_PAGE)), cursor=cursor)
-    return Page(items=[s for s in page.items if s.origin is Origin.COMMUNITY_PORTAL], next_cursor=page.next_cursor)
+    return Page(items=[s for s in page.items if came_through(portal, s)], next_cursor=page.next_cursor)
+
+
+def came_through(portal: Portal, submission: Submission) -> bool:
+    """Sent through this portal: its case may be shared with other portals and the agency's own links."""
+    return submission.origin is Origin.COMMUNITY_PORTAL and submission.requested_by == link_creator(portal.portal_id)

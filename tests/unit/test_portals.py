@@ -273,6 +273,18 @@ def test_the_triage_queue_by_portal_holds_only_what_came_through_it(admin, offic
     assert (counts["submissions"], counts["files"], counts["bytes"]) == (1, 1, 0)  # bytes count once verified
 
 
+def test_two_portals_on_one_case_each_count_and_triage_only_their_own(admin, officer, deps):
+    first = opened(admin, deps, case_ref="STORM-1")
+    second = opened(admin, deps, case_ref="STORM-1", slug="storm-north")
+    files = RequestUploads.model_validate({"files": [{"name": "a.jpg", "size": 10, "content_type": "image/jpeg"}]})
+    for slug in ("main-st-parade", "storm-north", "storm-north"):
+        citizen_uploads.request_uploads(session(deps, slug=slug)[1].rsplit("/", 1)[1], files, deps=deps)
+    assert len(portals.triage(officer, first.portal_id, limit=25, cursor=None, deps=deps).items) == 1
+    assert len(portals.triage(officer, second.portal_id, limit=25, cursor=None, deps=deps).items) == 2
+    assert portals.read(officer, first.portal_id, deps=deps)[1]["submissions"] == 1
+    assert portals.read(officer, second.portal_id, deps=deps)[1]["submissions"] == 2
+
+
 def test_an_unknown_or_odd_slug_is_not_found(deps):
     for slug in ("no-such-portal", "../etc", "A" * 200):
         with pytest.raises(NotFound):
