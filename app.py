@@ -11,22 +11,12 @@ from typing import Any
 
 from chalice.app import Chalice, CloudWatchEvent, Cron, Rate, Response
 
-from chalicelib import bootstrap, request_context
-from chalicelib.api.agency import agency_api
-from chalicelib.api.common import auth
-from chalicelib.api.keys import keys_api
-from chalicelib.api.openapi import openapi_api
-from chalicelib.api.operator import operator_api
-from chalicelib.api.portals import portals_api
-from chalicelib.api.program import program_api
-from chalicelib.api.program_operator import program_operator_api
-from chalicelib.api.program_public import program_public_api
-from chalicelib.api.public import public_api
-from chalicelib.api.resumable import resumable_api
-from chalicelib.api.sharing import sharing_api
+from chalicelib import bootstrap, lazy_routes, request_context
+from chalicelib.api.common import agency_key, auth
 from chalicelib.events import UPLOAD_EVENT_PATTERN, created_object
 from chalicelib.http import NO_STORE
 from chalicelib.observability import bind_request, logger, metrics
+from chalicelib.route_table import ROUTES
 
 app = Chalice(app_name="citizen-evidence")
 # Read at import: Chalice subscribes the export worker to this queue, and the sequencer to the
@@ -35,9 +25,10 @@ EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE_NAME", "citizen-evidence-prod-export
 AUDIT_INBOX_STREAM = os.environ.get(
     "AUDIT_INBOX_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/citizen-evidence-prod-audit-inbox/stream/SET-AT-DEPLOY")
-for blueprint in (auth, agency_api, operator_api, public_api, sharing_api, keys_api, program_api,
-                  program_operator_api, openapi_api, resumable_api, program_public_api, portals_api):
-    app.register_blueprint(blueprint)
+app.register_blueprint(auth)  # the authorizer
+# Every route, its module imported on its first call (chalicelib/lazy_routes.py): a cold start loads
+# only the code of the route it serves.
+lazy_routes.register(app, ROUTES, authorizers={"agency_key": agency_key})
 
 
 @app.middleware("http")

@@ -20,7 +20,7 @@ once (a warm-up sample per app) and then answers it from memory (about a millise
 the same request again in the same process. Samples interleave the apps. Prints medians and the
 ratio; asserts nothing (the suite runs `--quick` only to keep it working).
 
-    .venv/bin/python bench/cold_start.py [--runs 15] [--quick] [--pyc] [--bare-import]
+    .venv/bin/python bench/cold_start.py [--runs 15] [--quick] [--pyc] [--bare-import] [--importtime FILE] [--modules]
 
 `--pyc` ships compiled bytecode in every package (what a packaging step could add; Chalice does not).
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import os
 import shutil
 import statistics
@@ -41,7 +42,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -70,9 +71,12 @@ from pydantic import BaseModel  # noqa
 
 # Runs in the fresh interpreter: times `import app` and the first request, then a warm second one.
 CHILD = '''
-import time
+import json, sys, time
 started = time.perf_counter()
 import app as module
+imported = time.perf_counter()
+ours = lambda: sorted(name for name in sys.modules if name.startswith("chalicelib"))
+at_import = ours()
 event, context = {event!r}, type("Context", (), {{"aws_request_id": "bench", "function_name": "api_handler",
     "memory_limit_in_mb": 512, "invoked_function_arn": "arn:aws:lambda:us-east-1:1:function:api_handler",
     "get_remaining_time_in_millis": lambda self: 30000}})()
@@ -80,7 +84,8 @@ first = module.app(event, context)
 cold = time.perf_counter()
 module.app(event, context)
 warm = time.perf_counter()
-print("COLD_START", first["statusCode"], (cold - started) * 1000, (warm - cold) * 1000)
+print("COLD_START", first["statusCode"], (cold - started) * 1000, (warm - cold) * 1000, (imported - started) * 1000)
+print("LOADED", json.dumps({{"import": at_import, "request": [name for name in ours() if name not in at_import]}}))
 '''
 
 
@@ -198,13 +203,26 @@ def seed() -> str:
     return token
 
 
-def sample(cwd: Path, env: dict[str, str], event: dict[str, Any]) -> tuple[float, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD.format(event=event)], cwd=cwd, env=env,
+class Sample(NamedTuple):
+    cold: float  # import + first request, ms
+    warm: float  # the same request again
+    imported: float  # import alone
+    loaded: dict[str, list[str]]  # our modules loaded by the import, and those the first request added
+
+
+def sample(cwd: Path, env: dict[str, str], event: dict[str, Any], importtime: Path | None = None) -> Sample:
+    """One fresh interpreter; `importtime` keeps its -X importtime report."""
+    flags = ["-X", "importtime"] if importtime else []
+    done = subprocess.run([sys.executable, *flags, "-c", CHILD.format(event=event)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
-    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("COLD_START ")]
-    if done.returncode != 0 or not lines or lines[-1][1] != "200":
+    lines = [line.split(maxsplit=1) for line in done.stdout.splitlines()]
+    timed = [values.split() for tag, values in lines if tag == "COLD_START"]
+    if done.returncode != 0 or not timed or timed[-1][0] != "200":
         raise SystemExit(f"the sample in {cwd} failed:\n{done.stdout}\n{done.stderr}")
-    return float(lines[-1][2]), float(lines[-1][3])
+    if importtime:
+        importtime.write_text(done.stderr)
+    loaded = json.loads([values for tag, values in lines if tag == "LOADED"][-1])
+    return Sample(*(float(value) for value in timed[-1][1:4]), loaded)
 
 
 def bare_import(code: str, env: dict[str, str], runs: int) -> float:
@@ -222,6 +240,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 runs each (the suite runs this)")
     parser.add_argument("--pyc", action="store_true", help="ship .pyc in every package (Chalice does not)")
     parser.add_argument("--bare-import", action="store_true", help="also print the bare import comparison")
+    parser.add_argument("--importtime", type=Path, help="write one sample of app.py's -X importtime report here")
+    parser.add_argument("--modules", action="store_true",
+                        help="only print which of our modules the import and the first request load (JSON)")
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
     sys.path.insert(0, str(ROOT))
@@ -249,26 +270,34 @@ def main() -> None:
             events = {"minimal": minimal_event, "libraries": minimal_event,
                       "ours": proxy_event("/c/{token}/session", f"/c/{token}/session", {"token": token})}
             for name, package in packages.items():  # a warm-up sample each: records their AWS calls
-                sample(package, env, events[name])
+                warmed = sample(package, env, events[name])
+                if args.modules and name == "ours":
+                    print("MODULES", json.dumps(warmed.loaded))
+                    return
             recorded = proxy.forwarded
-            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in packages}
+            samples: dict[str, list[Sample]] = {name: [] for name in packages}
             for _ in range(runs):  # interleaved, so drift in the machine's load hits all alike
                 for name, package in packages.items():
                     samples[name].append(sample(package, env, events[name]))
+            if args.importtime:  # where the time goes: import and first request, per module
+                sample(packages["ours"], env, events["ours"], importtime=args.importtime)
         missed = proxy.forwarded - recorded
         if args.bare_import:
             floor, app = bare_import("import boto3, chalice", env, runs), bare_import("import app", env, runs)
     finally:
         server.stop()  # the proxy's thread is a daemon
-    cold = {name: statistics.median(c for c, _ in rows) for name, rows in samples.items()}
-    warm = {name: statistics.median(w for _, w in rows) for name, rows in samples.items()}
+    cold, warm, imported = ({name: statistics.median(row[i] for row in rows) for name, rows in samples.items()}
+                            for i in range(3))
+    loaded = samples["ours"][-1].loaded
     labels = {"minimal": "minimal Chalice app + 1 boto3 client",
               "libraries": "  the same + import pydantic, Powertools", "ours": "app.py GET /c/{token}/session"}
     print(f"median of {runs} fresh interpreters, import + first request (ms; interpreter start-up excluded; "
           f"{'.pyc shipped' if args.pyc else 'sources compiled, as on Lambda'}):")
     for name, label in labels.items():
-        print(f"  {label:42} cold {cold[name]:7.1f}   warm {warm[name]:6.1f}")
+        print(f"  {label:42} cold {cold[name]:7.1f} (import {imported[name]:6.1f})   warm {warm[name]:6.1f}")
     print(f"AWS calls replayed from memory after a warm-up sample of each; {missed} went to moto while measuring")
+    print(f"our modules loaded: {len(loaded['import'])} by the import, {len(loaded['request'])} more by the first "
+          f"request (of {sum(1 for _ in (ROOT / 'chalicelib').rglob('*.py'))})")
     print(f"ratio {cold['ours'] / cold['minimal']:.2f} (target <= 1.25); "
           f"pydantic + Powertools alone: {cold['libraries'] / cold['minimal']:.2f}")
     if args.bare_import:

@@ -2,8 +2,10 @@
 Tests call `use(deps)` to swap in fakes; nothing here runs at import time."""
 from __future__ import annotations
 
+import importlib
 import os
 import threading
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -65,39 +67,50 @@ class _LazyClient:
         return getattr(client(self._service), name)
 
 
+class _LazyAdapter:
+    """Stands in for a port's adapter until a use case first touches it, then builds it (importing its
+    module then): a route builds only the adapters it uses, and a cold start imports no other."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
+def _adapters(module: str) -> Any:
+    return importlib.import_module(f"{__package__}.adapters.{module}")
+
+
 @lru_cache(maxsize=1)
 def _aws_deps() -> Deps:
-    from .adapters.clock import SystemClock
-    from .adapters.dynamo_access_requests import DynamoAccessRequests
-    from .adapters.dynamo_agencies import DynamoAgencies
-    from .adapters.dynamo_audit import DynamoAuditLog
-    from .adapters.dynamo_holds import DynamoHolds
-    from .adapters.dynamo_licenses import DynamoLicenses
-    from .adapters.dynamo_limits import DynamoRateCounter
-    from .adapters.dynamo_links import DynamoLinks
-    from .adapters.dynamo_portals import DynamoPortals
-    from .adapters.dynamo_program import DynamoProgram
-    from .adapters.dynamo_program_notices import DynamoProgramNotices
-    from .adapters.dynamo_shares import DynamoShares
-    from .adapters.dynamo_submissions import DynamoSubmissions
-    from .adapters.messaging import SesEmail, SnsSms
-    from .adapters.s3_blobs import S3BlobStore
-
     cfg, db = settings(), client("dynamodb")
     main, inbox = cfg.table_name, cfg.audit_inbox_table_name  # every write carries its audit event into the inbox
-    return Deps(
-        clock=SystemClock(), agencies=DynamoAgencies(db, main, inbox), links=DynamoLinks(db, main, inbox),
-        submissions=DynamoSubmissions(db, main, inbox),
-        audit=DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
-        holds=DynamoHolds(db, main, inbox), access_requests=DynamoAccessRequests(db, main, inbox),
-        licenses=DynamoLicenses(db, main, inbox), shares=DynamoShares(db, main, inbox),
-        blobs=S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket, presigner=_LazyClient("s3-public")),
-        sms=SnsSms(_LazyClient("sns")), email=SesEmail(_LazyClient("ses"), cfg.email_sender),
-        multipart_threshold=cfg.multipart_threshold, part_bytes=cfg.part_bytes,
-        max_upload_bytes=cfg.max_upload_bytes, program=DynamoProgram(db, main, inbox),
-        portals=DynamoPortals(db, main, inbox), counters=DynamoRateCounter(db, main), rate_caps=cfg.rate_caps(),
-        program_notices=DynamoProgramNotices(db, main, inbox),
+    a = _adapters
+    ports: dict[str, Callable[[], Any]] = dict(
+        clock=lambda: a("clock").SystemClock(), agencies=lambda: a("dynamo_agencies").DynamoAgencies(db, main, inbox),
+        links=lambda: a("dynamo_links").DynamoLinks(db, main, inbox),
+        submissions=lambda: a("dynamo_submissions").DynamoSubmissions(db, main, inbox),
+        audit=lambda: a("dynamo_audit").DynamoAuditLog(db, cfg.audit_table_name, inbox, main),
+        holds=lambda: a("dynamo_holds").DynamoHolds(db, main, inbox),
+        access_requests=lambda: a("dynamo_access_requests").DynamoAccessRequests(db, main, inbox),
+        licenses=lambda: a("dynamo_licenses").DynamoLicenses(db, main, inbox),
+        shares=lambda: a("dynamo_shares").DynamoShares(db, main, inbox),
+        blobs=lambda: a("s3_blobs").S3BlobStore(_LazyClient("s3"), cfg.evidence_bucket,
+                                                presigner=_LazyClient("s3-public")),
+        sms=lambda: a("messaging").SnsSms(_LazyClient("sns")),
+        email=lambda: a("messaging").SesEmail(_LazyClient("ses"), cfg.email_sender),
+        program=lambda: a("dynamo_program").DynamoProgram(db, main, inbox),
+        portals=lambda: a("dynamo_portals").DynamoPortals(db, main, inbox),
+        counters=lambda: a("dynamo_limits").DynamoRateCounter(db, main),
+        program_notices=lambda: a("dynamo_program_notices").DynamoProgramNotices(db, main, inbox),
     )
+    return Deps(**{port: _LazyAdapter(build) for port, build in ports.items()},
+                multipart_threshold=cfg.multipart_threshold, part_bytes=cfg.part_bytes,
+                max_upload_bytes=cfg.max_upload_bytes, rate_caps=cfg.rate_caps())
 
 
 @lru_cache(maxsize=1)

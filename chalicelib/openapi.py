@@ -12,16 +12,20 @@ Built once, on the first GET /openapi.json, never at import (the cold start stay
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import functools
 import importlib
 import inspect
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from .route_doc import RouteDoc
+from .route_doc import documented as documented  # where routes found it first
 
 REF = "#/components/schemas/{model}"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -43,17 +47,6 @@ class OpenApiDocument(BaseModel):
     components: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RouteDoc:
-    """What a handler states about itself (all optional; the rest is read from its code). A response
-    model may be named "package.module.Class" when its module is loaded only by the handler (exports):
-    it is imported when the document is built, not when the route is."""
-    request: type[BaseModel] | None = None
-    response: type[BaseModel] | str | None = None
-    statuses: tuple[int, ...] = ()
-    media: str | None = None
-
-
 @dataclass
 class Reading:
     """What a handler's code shows: the body model it parses, the query names it reads, its statuses."""
@@ -63,15 +56,6 @@ class Reading:
     statuses: set[int] = field(default_factory=set)
     page: bool = False  # builds its own Response (an HTML page) instead of json_response
     parses_argument: int | None = None  # a helper like `_input(model)`: which argument it parses the body into
-
-
-def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | str | None = None,
-               statuses: tuple[int, ...] = (), media: str | None = None) -> Callable[[Any], Any]:
-    """Declare what the document cannot read from a handler's code (see the module doc)."""
-    def mark(view: Any) -> Any:
-        view.route_doc = RouteDoc(request, response, statuses, media)
-        return view
-    return mark
 
 
 @functools.cache
@@ -109,9 +93,18 @@ def model_of(view: Any) -> type[BaseModel] | None:
 
 
 def routes(app: Any) -> Iterator[tuple[str, str, Any]]:
+    """Each route, its entry's view the handler itself (app.py registers thin views that load it)."""
+    from .lazy_routes import real_view
+
     for path in sorted(app.routes):
         for method, entry in sorted(app.routes[path].items()):
-            yield path, method, entry
+            yield path, method, _with_view(entry, real_view(entry.view_function))
+
+
+def _with_view(entry: Any, view: Any) -> Any:
+    found = copy.copy(entry)
+    found.view_function = view
+    return found
 
 
 def operation(path: str, method: str, entry: Any, schemas: dict[str, Any]) -> dict[str, Any]:

@@ -2,15 +2,19 @@
 request being handled (its caller, body and query)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import AuthResponse, Blueprint, Request
 
 from .. import bootstrap
-from ..domain.limits import Rule
-from ..domain.models import Principal
-from ..openapi import documented as documented  # re-exported: routes declare what the document cannot read
-from ..services import agencies, limits
+from ..route_doc import documented as documented  # re-exported: routes declare what the document cannot read
+
+if TYPE_CHECKING:
+    from ..domain.limits import Rule
+    from ..domain.models import Principal
+
+# app.py imports this module for the authorizer on every cold start: the services and models below
+# are imported where they are used, so a public route's cold start does not load the key checks.
 
 auth = Blueprint(__name__)
 # API Gateway caches the authorizer's answer per key this long: a revoked key stops working within
@@ -20,6 +24,8 @@ AUTHORIZER_TTL_SECONDS = 60
 
 @auth.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS)
 def agency_key(auth_request: Any) -> AuthResponse:
+    from ..services import agencies
+
     principal = agencies.authenticate(auth_request.token or "", deps=bootstrap.deps())
     if principal is None:
         return AuthResponse(routes=[], principal_id="anonymous")
@@ -33,6 +39,8 @@ def request() -> Request:
 
 
 def caller() -> Principal:
+    from ..domain.models import Principal
+
     return Principal.model_validate(request().context["authorizer"])
 
 
@@ -50,6 +58,8 @@ def client_address() -> str | None:
 
 def limit_caller(rule: Rule, cost: int = 1) -> None:
     """Count the caller (by address) against the route's cap before anything else: 429 over it."""
+    from ..services import limits
+
     deps = bootstrap.deps()
     limits.per_client(rule, client_address(), deps.rate_caps.of(rule), deps=deps, cost=cost)
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from .. import bootstrap, pages
-from ..domain.access_requests import SubmitAccessRequest
+from .. import bootstrap
 from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import NotFound
 from ..domain.limits import Rule
 from ..http import error_response, handled, json_response, parse
 from ..observability import metrics
-from ..services import access_requests, citizen_uploads, portal_sessions, program, resumable
-from ..services.access_requests import RequestState
+from ..services import citizen_uploads
 from ..services.citizen_uploads import LinkSession, Sent
-from ..services.program import Transparency
-from ..services.resumable import MultipartOffer
-from ..views import UploadSlot, UploadsSigned
 from .common import body, client_address, documented, limit_caller, params, request
 
+# A citizen's cold start (GET /c/{token}/session) loads this module: what only the other routes use
+# (pages, access requests, the program's registry, upload signing) is imported in their handlers,
+# and their response models are named by path (imported when the OpenAPI document is built).
 public_api = Blueprint(__name__)
 
 @public_api.route("/c/{token}", methods=["GET"])
 @documented(media="text/html")  # the upload page, or the page saying why it cannot be used
 @handled
 def citizen_page(token: str) -> Response:
+    from .. import pages
+
     limit_caller(Rule.CITIZEN_READ)
     problem, language, agency = citizen_uploads.page_state(token, deps=bootstrap.deps())
     headers = pages.upload_page_headers(bootstrap.upload_origin())
@@ -44,9 +44,13 @@ def citizen_session(token: str) -> Response:
 
 
 @public_api.route("/c/{token}/uploads", methods=["POST"])
-@documented(response=UploadsSigned)
+@documented(response="chalicelib.views.UploadsSigned")
 @handled
 def citizen_uploads_request(token: str) -> Response:
+    from ..services import portal_sessions, resumable
+    from ..services.resumable import MultipartOffer
+    from ..views import UploadSlot, UploadsSigned
+
     limit_caller(Rule.CITIZEN_WRITE)
     portal_sessions.before_uploads(token, parse(RequestUploads, body()), address=client_address(),
                                    deps=bootstrap.deps())  # a portal's caps on files and bytes
@@ -70,6 +74,8 @@ def citizen_complete(token: str) -> Response:
 @public_api.route("/static/{name}", methods=["GET"])
 @documented(media="*/*")  # scripts, style sheets, the page's strings
 def static_asset(name: str) -> Response:
+    from .. import pages
+
     found = pages.asset(name)
     if found is None:
         return error_response(NotFound("No such file."))
@@ -86,6 +92,8 @@ def _browser_language() -> str:
 @public_api.route("/access", methods=["GET"])
 @documented(media="text/html")
 def access_page() -> Response:
+    from .. import pages
+
     return Response(body=pages.access_page(), status_code=200, headers=pages.security_headers("'self'"))
 
 
@@ -93,14 +101,20 @@ def access_page() -> Response:
 @documented(media="text/html")
 def capture_page() -> Response:
     """The officer's capture page (public HTML: the agency key is entered in the page, never in a URL)."""
+    from .. import pages
+
     return Response(body=pages.capture_page(), status_code=200,
                     headers=pages.security_headers(bootstrap.upload_origin()))
 
 
 @public_api.route("/access-requests", methods=["POST"])
-@documented(response=RequestState)
+@documented(response="chalicelib.services.access_requests.RequestState")
 @handled
 def submit_access_request() -> Response:
+    from ..domain.access_requests import SubmitAccessRequest
+    from ..services import access_requests
+    from ..services.access_requests import RequestState
+
     limit_caller(Rule.ACCESS_REQUEST)
     received = access_requests.submit(parse(SubmitAccessRequest, body()), deps=bootstrap.deps())
     return json_response(RequestState(request_id=received.request_id, status=received.status), status=201)
@@ -110,7 +124,7 @@ TRANSPARENCY_CACHE = "public, max-age=60"
 
 
 @public_api.route("/transparency.json", methods=["GET"])
-@documented(response=Transparency)
+@documented(response="chalicelib.services.program.Transparency")
 @handled
 def transparency_json() -> Response:
     """Every use case of the improvement program with its announced versions (never drafts)."""
@@ -118,11 +132,15 @@ def transparency_json() -> Response:
 
 
 @public_api.route("/transparency", methods=["GET"])
-@documented(response=Transparency, media="text/html")  # JSON with Accept: application/json
+# JSON with Accept: application/json
+@documented(response="chalicelib.services.program.Transparency", media="text/html")
 @handled
 def transparency_page() -> Response:
     """The same registry as a page (server-rendered, every field escaped, no script), or as JSON when
     the client asks for it with `Accept: application/json`."""
+    from .. import pages
+    from ..services import program
+
     if "application/json" in (request().headers.get("accept") or ""):
         return _transparency_json()
     asked = params().get("lang", "")
@@ -135,6 +153,8 @@ def transparency_page() -> Response:
 
 
 def _transparency_json() -> Response:
+    from ..services import program
+
     response = json_response(program.transparency(deps=bootstrap.deps()))  # built with Transparency
     response.headers["Cache-Control"] = TRANSPARENCY_CACHE
     response.headers["Vary"] = "Accept"

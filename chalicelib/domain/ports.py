@@ -3,30 +3,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .access_requests import AccessRequest, RequestStatus
-from .licensing import AgencyLicense, ProgramSettings
-from .models import (
-    Agency,
-    ApiKey,
-    AuditEntry,
-    AuditEvent,
-    CitizenLink,
-    EvidenceFile,
-    Hold,
-    Page,
-    Submission,
-    TamperAttempt,
-    Tombstone,
-)
-from .multipart import Part
-from .portals import Portal
-from .program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
-from .program_use_cases import UseCaseVersion
-from .sharing import Share
+if TYPE_CHECKING:  # the protocols name every record; at run time only the models below are needed
+    from .access_requests import AccessRequest, RequestStatus
+    from .licensing import AgencyLicense, ProgramSettings
+    from .models import (
+        Agency,
+        ApiKey,
+        AuditEntry,
+        AuditEvent,
+        CitizenLink,
+        EvidenceFile,
+        Hold,
+        Page,
+        Submission,
+        TamperAttempt,
+        Tombstone,
+    )
+    from .multipart import Part
+    from .portals import Portal
+    from .program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
+    from .program_use_cases import UseCaseVersion
+    from .sharing import Share
 
 
 class Clock(Protocol):

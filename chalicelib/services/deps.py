@@ -2,28 +2,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..domain.limits import RateCaps
-from ..domain.ports import (
-    AccessRequestRepository,
-    AgencyDirectory,
-    AgencyRepository,
-    AuditLog,
-    BlobStore,
-    Clock,
-    EmailSender,
-    HoldRepository,
-    LicenseRepository,
-    LinkRepository,
-    PortalRepository,
-    ProgramRepository,
-    RateCounter,
-    ShareRepository,
-    SmsSender,
-    SubmissionRepository,
-)
-from ..domain.program_notices import ProgramNoticesRepository
+
+if TYPE_CHECKING:  # for the annotations only: the ports module imports every domain model
+    from ..domain.ports import (
+        AccessRequestRepository,
+        AgencyDirectory,
+        AgencyRepository,
+        AuditLog,
+        BlobStore,
+        Clock,
+        EmailSender,
+        HoldRepository,
+        LicenseRepository,
+        LinkRepository,
+        PortalRepository,
+        ProgramRepository,
+        RateCounter,
+        ShareRepository,
+        SmsSender,
+        SubmissionRepository,
+    )
+    from ..domain.program_notices import ProgramNoticesRepository
 
 
 @dataclass(frozen=True)

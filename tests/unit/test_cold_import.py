@@ -1,6 +1,8 @@
-"""A cold start pays only for what the first request uses: importing app.py builds no pydantic
-schema, loads no boto3 and no export code (bench/cold_start.py measures the time). Each check runs
-in a fresh interpreter, since this test process has long since imported everything."""
+"""A cold start pays only for what the first request uses: importing app.py loads no boto3 and no
+export code, and importing it and every route module builds no pydantic schema (bench/cold_start.py
+measures the time; tests/integration/test_cold_start_modules.py checks which modules a citizen's first
+request loads). Each check runs in a fresh interpreter, since this test process has long since
+imported everything."""
 from __future__ import annotations
 
 import json
@@ -16,6 +18,10 @@ import json, sys
 import pydantic
 import app
 
+loaded = sorted(m for m in ("boto3", "botocore.session", "chalicelib.services.exports", "chalicelib.domain.exports")
+                if m in sys.modules)
+from chalicelib import lazy_routes
+lazy_routes.blueprints()  # every route module, as their first requests load them: still no schema built
 models = [c for name, m in list(sys.modules.items()) if name.startswith("chalicelib") for c in vars(m).values()
           if isinstance(c, type) and issubclass(c, pydantic.BaseModel) and c.__module__ == name]
 built = sorted(c.__qualname__ for c in models if c.__pydantic_complete__)
@@ -27,8 +33,7 @@ except pydantic.ValidationError:
     refused = True
 print(json.dumps({"models": len(models), "built": built, "refused": refused,
                   "built_after": CitizenLink.__pydantic_complete__,
-                  "loaded": sorted(m for m in ("boto3", "botocore.session", "chalicelib.services.exports",
-                                               "chalicelib.domain.exports") if m in sys.modules)}))
+                  "loaded": loaded}))
 """
 
 

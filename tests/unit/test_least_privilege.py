@@ -193,12 +193,16 @@ def _imports(module: str, tree: ast.Module) -> dict[str, str | tuple[str, str]]:
 
 
 def _port_wiring(tree: ast.Module) -> dict[str, str]:
-    """`Deps(sms=SnsSms(...), ...)` in bootstrap: which adapter class serves each port."""
+    """`Deps(sms=SnsSms(...), ...)` in bootstrap, or `sms=lambda: a("messaging").SnsSms(...)` (built on
+    first use): which adapter class serves each port."""
     wiring = {}
     for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
         for kw in call.keywords:
-            if kw.arg and isinstance(kw.value, ast.Call) and isinstance(kw.value.func, ast.Name):
-                wiring[kw.arg] = kw.value.func.id
+            value = kw.value.body if isinstance(kw.value, ast.Lambda) else kw.value
+            if kw.arg and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+                wiring[kw.arg] = value.func.id
+            elif kw.arg and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                wiring[kw.arg] = value.func.attr
     return wiring
 
 
