@@ -47,15 +47,13 @@ def citizen_session(token: str) -> Response:
 @documented(response="chalicelib.views.UploadsSigned")
 @handled
 def citizen_uploads_request(token: str) -> Response:
-    from ..services import portal_sessions, resumable
+    from ..services import resumable
     from ..services.resumable import MultipartOffer
     from ..views import UploadSlot, UploadsSigned
 
     limit_caller(Rule.CITIZEN_WRITE)
-    portal_sessions.before_uploads(token, parse(RequestUploads, body()), address=client_address(),
-                                   deps=bootstrap.deps())  # a portal's caps on files and bytes
     submission_id, signed = citizen_uploads.request_uploads(token, parse(RequestUploads, body()),
-                                                            deps=bootstrap.deps())
+                                                            address=client_address(), deps=bootstrap.deps())
     return json_response(UploadsSigned(submission_id=submission_id, uploads=[UploadSlot.model_validate(
         f.model_dump() | (post.model_dump() if post else {"multipart": MultipartOffer(**resumable.offer(f))}))
         for f, post in signed]))

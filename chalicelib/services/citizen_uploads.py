@@ -95,15 +95,19 @@ def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
 
 
 def request_uploads(
-    token: str, cmd: RequestUploads, *, deps: Deps
+    token: str, cmd: RequestUploads, *, deps: Deps, address: str | None = None
 ) -> tuple[str, list[tuple[EvidenceFile, PresignedPost | None]]]:
     """Declare files and sign each upload; returns the submission id and (file, POST) pairs, the
-    POST None for a multipart file (its parts are signed on demand)."""
+    POST None for a multipart file (its parts are signed on demand). `address`: the caller's, which
+    a portal's caps count per client."""
+    from . import portal_sessions  # here: the citizen's first request (the session) does not need it
+
     link, submission = resolve(token, deps=deps)
     agency, ent = _usable_agency(link, submission, deps)
     submission = submission or _open(link, deps)
     added, in_order = uploads.plan(submission, cmd.files, max_files=link.max_files, deps=deps, resumable=True)
     uploads.check_quota(ent.storage_quota_bytes, agency.used_bytes, sum(f.size for f in added))
+    portal_sessions.admit_uploads(link, added, address=address, deps=deps)
     if added:
         started = {f.file_id: f for f in resumable.start(added, deps=deps)}
         deps.submissions.add_files(submission, list(started.values()))

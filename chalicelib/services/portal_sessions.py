@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..domain import ids, links, media
-from ..domain.commands import RequestUploads
 from ..domain.errors import Conflict, Forbidden, Gone, NotFound, RateLimited
 from ..domain.limits import Check, Rule, client_scope
-from ..domain.models import Agency, CitizenLink, Delivery, Origin
+from ..domain.models import Agency, CitizenLink, Delivery, EvidenceFile, Origin
 from ..domain.portals import (
     SLUG,
     Availability,
@@ -142,22 +141,20 @@ def _refusals_counted(portal: Portal, deps: Deps) -> Iterator[None]:
         raise
 
 
-def before_uploads(token: str, cmd: RequestUploads, *, address: str | None, deps: Deps) -> None:
-    """For a portal's session: refuse once the portal is closed, and count the new files and their
-    bytes against the portal's caps (per client and for everyone) before anything is signed. A
-    link of an officer passes untouched (its own limits are the link's)."""
-    link = deps.links.link_by_token_hash(ids.digest(token)) if 20 <= len(token) <= 100 else None
-    if link is None or link.portal_id is None:
-        return
-    portal = deps.portals.get_portal(link.agency_id, link.portal_id)
+def admit_uploads(link: CitizenLink, added: list[EvidenceFile], *, address: str | None, deps: Deps) -> None:
+    """For a portal's session, once the request is known to be valid and before anything is signed:
+    refuse once the portal is closed, and count the new files and their bytes against the portal's
+    caps (per client and for everyone). A link of an officer passes untouched (its own limits are
+    the link's). Called after the link's own checks, so a request refused for its content spends
+    nothing of the caps."""
+    portal = deps.portals.get_portal(link.agency_id, link.portal_id) if link.portal_id else None
     if portal is None:
         return
-    fresh = [f for f in cmd.files if not f.file_id]
     caps = portal.caps
     with _refusals_counted(portal, deps):
         ensure_open(portal, deps.clock.now())
-        if fresh:
-            count, size = len(fresh), sum(max(0, f.size) for f in fresh)
+        if added:
+            count, size = len(added), sum(f.size for f in added)
             limits.enforce(  # bytes first: the likelier refusal, so it spends nothing of the file caps
                 Check(rule=Rule.PORTAL_BYTES, scope=_client(portal, address), cap=caps.cap(caps.bytes_per_client),
                       cost=size),

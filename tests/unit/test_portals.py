@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.commands import DeclaredFile, RequestUploads
-from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, LimitExceeded, NotFound, RateLimited
 from chalicelib.domain.licensing import LicenseKind
 from chalicelib.domain.models import Origin, Principal, Role
 from chalicelib.domain.portals import (
@@ -194,7 +194,7 @@ def test_a_closed_or_not_yet_open_portal_refuses_sessions_and_counts_the_refusal
     assert refused.value.code == "portal_closed"
     files = RequestUploads.model_validate({"files": [{"name": "a.jpg", "size": 10, "content_type": "image/jpeg"}]})
     with pytest.raises(Gone):  # a session opened before the close cannot add files after it
-        portal_sessions.before_uploads(url.rsplit("/", 1)[1], files, address=IP, deps=deps)
+        citizen_uploads.request_uploads(url.rsplit("/", 1)[1], files, address=IP, deps=deps)
     assert portals.read(admin, portal.portal_id, deps=deps)[1]["refused_requests"] == 3
 
 
@@ -226,19 +226,37 @@ def test_files_and_bytes_are_capped_per_client_before_anything_is_signed(admin, 
     def ask(*sizes):
         cmd = RequestUploads(files=[DeclaredFile(name=f"{i}.jpg", size=s, content_type="image/jpeg")
                                     for i, s in enumerate(sizes)])
-        portal_sessions.before_uploads(token, cmd, address=IP, deps=deps)
+        return len(citizen_uploads.request_uploads(token, cmd, address=IP, deps=deps)[1])
 
-    ask(400, 400)
+    assert ask(400, 400) == 2
     with pytest.raises(RateLimited):
         ask(300)  # 1,100 bytes: refused, and counts nothing
-    ask(100)
+    assert ask(100) == 1
+    signed = len(deps.blobs.signed)
     with pytest.raises(RateLimited):
         ask(1)  # a fourth file
-    assert deps.blobs.signed == []
+    assert len(deps.blobs.signed) == signed  # refused before anything was signed
 
 
-def test_an_officers_link_is_not_touched_by_portal_caps(deps):
-    portal_sessions.before_uploads("x" * 43, RequestUploads(files=[DeclaredFile(
+def test_a_request_refused_for_its_content_spends_nothing_of_the_portals_caps(admin, deps):
+    opened(admin, deps, caps={"files_per_client": 3, "files_per_session": 2})
+    token = session(deps)[1].rsplit("/", 1)[1]
+    too_many = RequestUploads(files=[DeclaredFile(name=f"{i}.jpg", size=10, content_type="image/jpeg")
+                                     for i in range(3)])
+    for _ in range(3):  # over the session's 2 files: refused by the link, never counted on the portal
+        with pytest.raises(LimitExceeded):
+            citizen_uploads.request_uploads(token, too_many, address=IP, deps=deps)
+    two = RequestUploads(files=too_many.files[:2])
+    assert len(citizen_uploads.request_uploads(token, two, address=IP, deps=deps)[1]) == 2
+
+
+def test_an_officers_link_is_not_touched_by_portal_caps(officer, deps):
+    from chalicelib.domain.commands import CreateCitizenLink
+    from chalicelib.services import citizen_links
+
+    _, url = citizen_links.send_citizen_link(officer, CreateCitizenLink(case_ref="CASE-1", phone="+15555550123"),
+                                             page_base="https://x.example", deps=deps)
+    citizen_uploads.request_uploads(url.rsplit("/", 1)[1], RequestUploads(files=[DeclaredFile(
         name="a.jpg", size=1, content_type="image/jpeg")]), address=IP, deps=deps)
     assert deps.counters.calls == 0
 
