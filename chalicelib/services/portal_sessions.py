@@ -76,9 +76,6 @@ def start(slug: str, cmd: StartSession, *, address: str | None, page_base: str,
 
 def text_link(slug: str, cmd: SmsLink, *, address: str | None, page_base: str, deps: Deps) -> Delivery:
     """Open a session and text its private link to the number given (never shown on the page)."""
-    phone_scope = f"phone:{ids.digest(cmd.send_to)[:32]}"
-    limits.enforce(Check(rule=Rule.PORTAL_SMS, scope=client_scope(address), cap=deps.rate_caps.portal_sms),
-                   Check(rule=Rule.PORTAL_SMS, scope=phone_scope, cap=deps.rate_caps.portal_sms), deps=deps)
     _, agency, link, token = _open(slug, cmd, address, deps, phone=cmd.send_to)
     url = _url(page_base, token)
     link.deliveries = [citizen_links.attempt("sms", lambda: citizen_links.text_link(agency, link, cmd.send_to,
@@ -102,7 +99,11 @@ def _open(slug: str, cmd: StartSession, address: str | None, deps: Deps,
         ensure_accepted(portal, cmd)
         contact = collected_contact(portal, cmd.contact)
         caps = portal.caps
-        limits.enforce(Check(rule=Rule.PORTAL_SESSIONS, scope=_client(portal, address),
+        texts = [] if phone is None else [  # per client and per number: the texts a portal may send
+            Check(rule=Rule.PORTAL_SMS, scope=client_scope(address), cap=deps.rate_caps.portal_sms),
+            Check(rule=Rule.PORTAL_SMS, scope=f"phone:{ids.digest(phone)[:32]}", cap=deps.rate_caps.portal_sms)]
+        limits.enforce(*texts,
+                       Check(rule=Rule.PORTAL_SESSIONS, scope=_client(portal, address),
                              cap=caps.cap(caps.sessions_per_client)),
                        Check(rule=Rule.PORTAL_SESSIONS, scope=_scope(portal), cap=caps.cap(caps.sessions_per_portal)),
                        deps=deps)

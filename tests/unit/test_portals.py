@@ -280,6 +280,18 @@ def test_texting_is_capped_per_number(admin, deps):
         portal_sessions.text_link("main-st-parade", cmd, address="203.0.113.99", page_base="https://x", deps=deps)
 
 
+def test_texts_to_an_unknown_or_closed_portal_spend_nothing_of_the_numbers_cap(admin, deps):
+    portal = create(admin, deps)  # not open yet
+    cmd = SmsLink.model_validate({"terms_version": "v1", "accept_terms": True, "send_to": "+15555550123"})
+    for slug in ["no-such-portal"] * 3 + ["main-st-parade"] * 3:
+        with pytest.raises((NotFound, Conflict)):
+            portal_sessions.text_link(slug, cmd, address=IP, page_base="https://x", deps=deps)
+    portals.open_portal(admin, portal.portal_id, deps=deps)
+    for _ in range(5):  # the number's whole cap is still there
+        portal_sessions.text_link("main-st-parade", cmd, address=IP, page_base="https://x", deps=deps)
+    assert len(deps.sms.sent) == 5
+
+
 def test_the_triage_queue_by_portal_holds_only_what_came_through_it(admin, officer, deps):
     portal = opened(admin, deps, case_ref="PARADE-7")
     _, url = session(deps)
