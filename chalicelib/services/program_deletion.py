@@ -100,7 +100,7 @@ def _of_sources(request: rules.RemovalRequest, deps: ProgramDeps) -> Iterator[st
 
 def _delete_all(receipt_id: str, roots: Iterable[str], deps: ProgramDeps, now: datetime) -> int:
     targets = lineage.closure(roots, lambda aid: list(deps.store.children(aid)))
-    for aid in targets:
+    for aid in reversed(targets):  # descendants first: a rerun after a crash reaches them through their parents
         _delete_one(receipt_id, aid, deps, now)
     return len(targets)
 

@@ -49,8 +49,8 @@ def test_a_withdrawal_deletes_everything_of_the_agency_on_the_first_run_with_a_r
     assert program_deletion.run(deps=deps)["requests"] == []  # done: no longer on the due index
 
 
-def test_a_removal_deletes_what_derives_from_the_items_transitively() -> None:
-    deps = extracted()
+def with_descendants(deps) -> None:
+    """A child of a1/s0's copy, and a grandchild: reached only through their parents' lineage."""
     parent = next(iter(a for a, lin in deps.store.lineages.items() if lin.sources == ["a1/s0"]))
     child = deps.store.lineages[parent].model_copy(update={"artifact_id": "child", "sources": [], "parents": [parent],
                                                            "agency_ids": [], "media_key": None})
@@ -59,6 +59,11 @@ def test_a_removal_deletes_what_derives_from_the_items_transitively() -> None:
         deps.store.put_artifact(made, lineage.Artifact(artifact_id=made.artifact_id),
                                 event=program_deletion.custody.event("a1", deps=deps.base, actor="t", action="t",
                                                                      target=made.artifact_id))
+
+
+def test_a_removal_deletes_what_derives_from_the_items_transitively() -> None:
+    deps = extracted()
+    with_descendants(deps)
     program.request_removal(ADMIN, [], "CASE-0", deps=deps.base)
     program_deletion.run(deps=deps)
     left = {lin.sources[0] for lin in deps.store.lineages.values() if lin.sources}
@@ -93,6 +98,28 @@ def test_the_run_killed_at_any_step_and_rerun_finishes_with_one_receipt() -> Non
         receipt = deps.store.receipts[request.request_id]
         assert of(deps, "a1") == set() and len(receipt.entries) == 18, at
         assert receipt_verify.verify(receipt, signer().public_key_der()) is None
+
+
+def test_a_removal_killed_at_any_step_and_rerun_still_reaches_every_descendant() -> None:
+    """Children are deleted before their parents: a parent deleted first takes with it the lookup a
+    rerun would follow to reach them."""
+    def removal():
+        deps = extracted()
+        with_descendants(deps)
+        return deps, program.request_removal(ADMIN, [], "CASE-0", deps=deps.base)
+    deps, _ = removal()
+    counter = _kill_at(deps, None)
+    program_deletion.run(deps=deps)
+    for at in range(1, counter["n"] + 1):
+        deps, request = removal()
+        _kill_at(deps, at)
+        with pytest.raises(KilledHere):
+            program_deletion.run(deps=deps)
+        _kill_at(deps, None)
+        program_deletion.run(deps=deps)
+        assert not {"child", "grandchild"} & set(deps.store.lineages), f"killed at call {at}"
+        receipted = {e.key for e in deps.store.receipts[request.request_id].entries}
+        assert {deps.store.content_key("child"), deps.store.content_key("grandchild")} <= receipted, at
 
 
 class KilledHere(BaseException):
