@@ -143,8 +143,11 @@ def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str
     media = declared.media or ("text/html" if read.page else "application/json")
     content: dict[str, Any] = {media: {"schema": {"application/json": {"type": "object"}, "*/*": {}}.get(
         media, {"type": "string"})}}
-    if isinstance(declared.response, type):  # a page with a model answers JSON too, when asked for it
-        content["application/json"] = {"schema": model_ref(declared.response, schemas, mode="serialization")}
+    answers = declared.response if isinstance(declared.response, tuple) else (declared.response,)
+    refs = [model_ref(m, schemas, mode="serialization") for m in answers if isinstance(m, type)
+            and issubclass(m, BaseModel)]
+    if refs:  # a page with a model answers JSON too, when asked for it
+        content["application/json"] = {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}
     success = sorted(set(declared.statuses) or read.statuses or {200})
     out: dict[str, Any] = {str(s): {"description": "Done.", "content": content} for s in success}
     error: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
@@ -165,11 +168,18 @@ def model_ref(model: type[BaseModel], schemas: dict[str, Any], *, mode: str) -> 
 
 
 def declaration(view: Any) -> RouteDoc:
-    found: RouteDoc | None = getattr(view, "route_doc", None)
-    if found is not None and isinstance(found.response, str):
-        module, _, name = found.response.rpartition(".")
-        return dataclasses.replace(found, response=getattr(importlib.import_module(module), name))
-    return found or RouteDoc()
+    found: RouteDoc = getattr(view, "route_doc", None) or RouteDoc()
+    if isinstance(found.response, tuple):
+        return dataclasses.replace(found, response=tuple(_imported(m) for m in found.response))
+    return dataclasses.replace(found, response=_imported(found.response)) if found.response else found
+
+
+def _imported(model: Any) -> Any:
+    """A model named "package.module.Class", imported now; a model class as it is."""
+    if isinstance(model, str):
+        module, _, name = model.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+    return model
 
 
 def summary(view: Any) -> str:

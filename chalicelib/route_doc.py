@@ -5,23 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 
+Answer: TypeAlias = "type[BaseModel] | str"  # a response model, or its dotted name
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     """All optional. A response model may be named "package.module.Class" when its module is loaded
-    only by the handler (exports): it is imported when the document is built, not when the route is."""
+    only by the handler (exports): it is imported when the document is built, not when the route is.
+    A tuple of models: the answer is one of them (a shared item, or what its deletion left)."""
     request: type[BaseModel] | None = None
-    response: type[BaseModel] | str | None = None
+    response: Answer | tuple[Answer, ...] | None = None
     statuses: tuple[int, ...] = ()
     media: str | None = None
 
 
-def documented(*, request: type[BaseModel] | None = None, response: type[BaseModel] | str | None = None,
+def documented(*, request: type[BaseModel] | None = None, response: Answer | tuple[Answer, ...] | None = None,
                statuses: tuple[int, ...] = (), media: str | None = None) -> Callable[[Any], Any]:
     """Declare what the document cannot read from a handler's code: the response model, a status set
     by a helper, a non-JSON media type."""

@@ -3,11 +3,10 @@ a model (the record with the fields it must not show excluded, or the few it sho
 build their bodies with it and the OpenAPI document states it, so the two cannot differ."""
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.models import CitizenLink, EvidenceFile, FileStatus, Listing, Origin, RejectCode, Review, Submission
 from .domain.ports import PresignedPost
@@ -171,20 +170,6 @@ class SharedItems(Listing):
     items: list[SharedSubmission | DeletedShared]
 
 
-@functools.cache
-def _shared_item() -> type[RootModel[SharedSubmission | DeletedShared]]:
-    class SharedItem(RootModel[SharedSubmission | DeletedShared]):
-        """One shared item: the submission with its download URLs, or what its deletion left."""
-
-    return SharedItem
-
-
-def __getattr__(name: str) -> Any:
-    """`SharedItem` is made on first use: parametrizing RootModel builds a schema, which the import
-    of the app must not pay for (tests/unit/test_cold_import.py)."""
-    if name == "SharedItem":
-        return _shared_item()
-    raise AttributeError(name)
 
 
 def link_view(link: CitizenLink) -> dict[str, Any]:

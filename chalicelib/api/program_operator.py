@@ -94,7 +94,7 @@ def edit_use_case(use_case_id: str) -> Response:
 
 
 @program_operator_api.route(BASE + "/use-cases/{use_case_id}/{step}", methods=["POST"], authorizer=agency_key)
-@documented(response="chalicelib.services.program_operator.UseCaseMoved")  # made on first use
+@documented(response=(UseCaseVersion, RetiredVersions))  # retire answers every version it retired
 @handled
 def move_use_case(use_case_id: str, step: str) -> Response:
     """announce, activate (refused before its effective day: 409 notice_period_running) or retire."""

@@ -87,7 +87,7 @@ def list_shared_submissions(share_id: str) -> Response:
 
 @sharing_api.route("/agency/shared/{share_id}/submissions/{submission_id}", methods=["GET"],
                    authorizer=agency_key)
-@documented(response="chalicelib.views.SharedItem")  # either kind of item: made on first use
+@documented(response=(SharedSubmission, DeletedShared))  # or what its deletion left
 @handled
 def get_shared_submission(share_id: str, submission_id: str) -> Response:
     from ..domain.links import DOWNLOAD_URL_TTL

@@ -5,12 +5,11 @@ change commits its audit event with it: an agency's contract in that agency's lo
 cases in the operator's. Rules: domain/program.py, domain/program_use_cases.py (docs/PROGRAM.md)."""
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, time, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict
 
 from ..domain import ids
 from ..domain import program as rules
@@ -53,20 +52,6 @@ class RetiredVersions(Listing):
     items: list[uc.UseCaseVersion]  # every version, now retired
 
 
-@functools.cache
-def _use_case_moved() -> type[RootModel[uc.UseCaseVersion | RetiredVersions]]:
-    class UseCaseMoved(RootModel[uc.UseCaseVersion | RetiredVersions]):
-        """announce and activate answer the version; retire answers every version it retired."""
-
-    return UseCaseMoved
-
-
-def __getattr__(name: str) -> Any:
-    """`UseCaseMoved` is made on first use: parametrizing RootModel builds a schema, which the import
-    of the app must not pay for (tests/unit/test_cold_import.py)."""
-    if name == "UseCaseMoved":
-        return _use_case_moved()
-    raise AttributeError(name)
 
 # --- contracts -------------------------------------------------------------------------------------
 
