@@ -3,8 +3,8 @@ Chalice app that talks to AWS pays. Each sample is a fresh interpreter that time
 line, the import of the app plus its first handled request (an API Gateway proxy event passed to
 `app(event, context)`, as Lambda does); interpreter start-up is the same for both and left out.
 Each app runs from a copy of what Chalice packages (app.py, chalicelib/) with no .pyc and with
-PYTHONDONTWRITEBYTECODE=1: Lambda's /var/task is read-only and Chalice ships sources only, so an
-app's own modules are compiled on every cold start (installed libraries keep their .pyc here).
+PYTHONDONTWRITEBYTECODE=1: Lambda's /var/task is read-only and `chalice package` ships sources only,
+so an app's own modules are compiled on every cold start (installed libraries keep their .pyc here).
 
   minimal   a generated Chalice app (temp dir): `import boto3` + Chalice, one boto3 client built
             at import, one route that makes one DynamoDB GetItem and answers.
@@ -22,7 +22,8 @@ ratio; asserts nothing (the suite runs `--quick` only to keep it working).
 
     .venv/bin/python bench/cold_start.py [--runs 15] [--quick] [--pyc] [--bare-import] [--importtime FILE] [--modules]
 
-`--pyc` ships compiled bytecode in every package (what a packaging step could add; Chalice does not).
+`--pyc` measures what `./dev package` ships (infra/package.py): chalicelib/ with unchecked-hash .pyc,
+compiled by the same call; app.py stays source in every app, as Chalice packages it.
 
 `--bare-import` also prints the old bare-import comparison (`python -c "import app"` beside
 `import boto3, chalice`, interpreter start-up included), which bench/cold_import.py printed.
@@ -30,7 +31,6 @@ ratio; asserts nothing (the suite runs `--quick` only to keep it working).
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import shutil
@@ -238,7 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="3 runs each (the suite runs this)")
-    parser.add_argument("--pyc", action="store_true", help="ship .pyc in every package (Chalice does not)")
+    parser.add_argument("--pyc", action="store_true", help="chalicelib/ with the bytecode ./dev package ships")
     parser.add_argument("--bare-import", action="store_true", help="also print the bare import comparison")
     parser.add_argument("--importtime", type=Path, help="write one sample of app.py's -X importtime report here")
     parser.add_argument("--modules", action="store_true",
@@ -263,9 +263,10 @@ def main() -> None:
             (packages["minimal"] / "app.py").write_text(MINIMAL_APP)
             packages["libraries"].mkdir()
             (packages["libraries"] / "app.py").write_text(LIBRARIES + MINIMAL_APP)
-            if args.pyc:
-                for package in packages.values():
-                    compileall.compile_dir(package, quiet=1)
+            if args.pyc:  # the apps' app.py stays source: Chalice packages it alone
+                from infra.package import compile_for_lambda
+
+                compile_for_lambda(packages["ours"] / "chalicelib")
             minimal_event = proxy_event("/items/{item_id}", "/items/x", {"item_id": "x"})
             events = {"minimal": minimal_event, "libraries": minimal_event,
                       "ours": proxy_event("/c/{token}/session", f"/c/{token}/session", {"token": token})}
@@ -291,8 +292,9 @@ def main() -> None:
     loaded = samples["ours"][-1].loaded
     labels = {"minimal": "minimal Chalice app + 1 boto3 client",
               "libraries": "  the same + import pydantic, Powertools", "ours": "app.py GET /c/{token}/session"}
+    shipped = "chalicelib .pyc shipped, as ./dev package does" if args.pyc else "sources, as chalice package ships"
     print(f"median of {runs} fresh interpreters, import + first request (ms; interpreter start-up excluded; "
-          f"{'.pyc shipped' if args.pyc else 'sources compiled, as on Lambda'}):")
+          f"{shipped}):")
     for name, label in labels.items():
         print(f"  {label:42} cold {cold[name]:7.1f} (import {imported[name]:6.1f})   warm {warm[name]:6.1f}")
     print(f"AWS calls replayed from memory after a warm-up sample of each; {missed} went to moto while measuring")
