@@ -180,7 +180,8 @@ def _copy_media(agency: Agency, taken: list[Submission], version: uc.UseCaseVers
         for file in item.files.values():
             place = lineage.slot(version.use_case_id, version.version, technique.value, agency.agency_id,
                                  f"{item.submission_id}/{file.file_id}")
-            if not media_strip.strippable(file.detected_type, file.size):  # video is never read, let alone copied
+            kind = file.detected_type or file.content_type  # detected at ingest; else what was declared
+            if not media_strip.strippable(kind, file.size):  # video is never read, let alone copied
                 continue
             if deps.store.get_lineage(lineage.artifact_id(place)) is not None:
                 yield False
@@ -189,7 +190,7 @@ def _copy_media(agency: Agency, taken: list[Submission], version: uc.UseCaseVers
             if stripped is None:  # video and unknown formats are not copied (docs/PROGRAM.md)
                 continue
             yield _save(place, [item], version, technique, deps, now, actor, data=stripped,
-                        content_type=file.detected_type or file.content_type)
+                        content_type=kind)
 
 
 def media_key(artifact_id: str) -> str:

@@ -77,9 +77,14 @@ def retire_what_this_module_activates(stack) -> Iterator[None]:
     for use_case_id in CREATED_USE_CASES:  # a crash loop's run may have been killed before it made one
         with contextlib.suppress(NotFound):
             program_operator.retire_use_case(operator, use_case_id, deps=bootstrap.deps())
+    from chalicelib.domain.program_notices import notices
     from chalicelib.domain.program_use_cases import applying
 
-    assert not any(applying(bootstrap.deps().program.use_case_versions(u)) for u in CREATED_USE_CASES)
+    deps = bootstrap.deps()
+    assert not any(applying(deps.program.use_case_versions(u)) for u in CREATED_USE_CASES)
+    for use_case_id in CREATED_USE_CASES:  # fixtures, not announcements: the notices schedule's test
+        for notice in notices(deps.program.use_case_versions(use_case_id)):  # would tell every agency of each
+            deps.program_notices.mark_notice_done(notice.notice_id, deps.clock.now())
 
 
 def active_use_case_now() -> str:
