@@ -296,7 +296,7 @@ def main() -> None:
     print(f"median of {runs} fresh interpreters, import + first request (ms; interpreter start-up excluded; "
           f"{shipped}):")
     for name, label in labels.items():
-        print(f"  {label:42} cold {cold[name]:7.1f} (import {imported[name]:6.1f})   warm {warm[name]:6.1f}")
+        print(f"  {label:42} cold {cold[name]:7.1f}   warm {warm[name]:6.1f}   (import alone {imported[name]:6.1f})")
     print(f"AWS calls replayed from memory after a warm-up sample of each; {missed} went to moto while measuring")
     print(f"our modules loaded: {len(loaded['import'])} by the import, {len(loaded['request'])} more by the first "
           f"request (of {sum(1 for _ in (ROOT / 'chalicelib').rglob('*.py'))})")
