@@ -14,6 +14,17 @@ MIN_TTL_HOURS, MAX_TTL_HOURS = 1, 336
 UPLOAD_URL_TTL = timedelta(minutes=15)
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
 
+
+def past_grace(link: CitizenLink, now: datetime) -> bool:
+    """Finishing what was sent (a file's assembly, the session's close, the verdicts) is allowed a
+    little past expiry, as long as an upload signed just before it may still be landing."""
+    return now >= link.expires_at + UPLOAD_URL_TTL
+
+
+def ensure_in_grace(link: CitizenLink, now: datetime) -> None:
+    if past_grace(link, now):
+        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+
 CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as commands.CaseRef
 _KEY = re.compile(  # the case segment follows CaseRef in commands.py
     r"agencies/(?P<agency_id>[0-9a-z]{26})/cases/(?P<case_ref>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/"

@@ -136,8 +136,7 @@ def held_parts(token: str, file_id: str, *, deps: Deps) -> dict[str, Any]:
 def complete_file(token: str, file_id: str, cmd: CompleteFile, *, deps: Deps) -> EvidenceFile:
     """Assemble a multipart file. Like completing the session, allowed a little past expiry."""
     link, submission = resolve(token, deps=deps)
-    if deps.clock.now() >= link.expires_at + links.UPLOAD_URL_TTL:
-        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    links.ensure_in_grace(link, deps.clock.now())
     file = resumable.resumable_file(submission, file_id)
     assert submission is not None
     return resumable.complete(submission, file, cmd, deps=deps)
@@ -147,8 +146,7 @@ def verdicts(token: str, *, deps: Deps) -> list[EvidenceFile]:
     """The link's files as the server sees them: the page waits for these before saying 'received'.
     Readable after the session closed (the confirmation asks then), never after the link expired."""
     link, submission = resolve(token, deps=deps)
-    if deps.clock.now() >= link.expires_at + links.UPLOAD_URL_TTL:
-        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    links.ensure_in_grace(link, deps.clock.now())
     return list(submission.files.values()) if submission else []
 
 
@@ -175,8 +173,7 @@ def complete(token: str, cmd: CompleteSubmission, *, deps: Deps) -> Submission:
         raise InvalidInput("No files were sent through this link yet.", code="nothing_uploaded")
     if submission.status is SubmissionStatus.SUBMITTED:
         raise Gone("These files were already sent.", code="link_used")
-    if now >= link.expires_at + links.UPLOAD_URL_TTL:
-        raise Gone("This link has expired. Ask the officer for a new one.", code="link_expired")
+    links.ensure_in_grace(link, now)
     agency = deps.agencies.get_agency(link.agency_id)
     done = submission.model_copy(update={"status": SubmissionStatus.SUBMITTED, "submitted_at": now})
     if agency:

@@ -181,7 +181,7 @@ def _file_of(key: str, upload_id: str,
 def _given_up(file: EvidenceFile, link: CitizenLink | None, now: datetime, deps: Deps) -> bool:
     if file.status is not FileStatus.AWAITING_UPLOAD:
         return True  # abandoned already (a run stopped before aborting), or received
-    if link is not None and now >= link.expires_at + links.UPLOAD_URL_TTL:
+    if link is not None and links.past_grace(link, now):
         return True
     assert file.upload_id
     held = deps.blobs.list_parts(file.key, file.upload_id) or []
