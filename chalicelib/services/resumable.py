@@ -19,7 +19,7 @@ from ..domain import links, multipart
 from ..domain.commands import CompleteFile, SignParts
 from ..domain.errors import Conflict, Gone, NotFound
 from ..domain.models import CitizenLink, EvidenceFile, FileStatus, Submission
-from . import custody
+from . import custody, uploads
 from .deps import Deps
 
 KEY_PREFIX = "agencies/"
@@ -129,6 +129,7 @@ def complete(submission: Submission, file: EvidenceFile, cmd: CompleteFile, *, d
         raise Gone("This upload is no longer open; choose the file again.", code="upload_gone")
     claimed = {p.part_number: p.etag for p in cmd.parts} if cmd.parts is not None else None
     chosen = multipart.completion(file, held, claimed)
+    uploads.ensure_same_content(file, cmd.sha256)
     if cmd.sha256 and cmd.sha256 != file.client_sha256:
         file = _store_hash(submission, file, cmd.sha256, len(chosen), deps)
     deps.blobs.complete_multipart(file.key, file.upload_id or "", chosen)

@@ -32,10 +32,14 @@ def plan(submission: Submission, declared: list[DeclaredFile], *, max_files: int
 
 
 def _with_hash(file: EvidenceFile, sha256: str | None) -> EvidenceFile:
-    """A file signed again keeps the hash it was declared with (its bytes cannot change)."""
-    if sha256 and file.client_sha256 and sha256 != file.client_sha256:
-        raise InvalidInput("A file signed again must keep its content.", code="file_changed")
+    ensure_same_content(file, sha256)
     return file.model_copy(update={"client_sha256": file.client_sha256 or sha256})
+
+
+def ensure_same_content(file: EvidenceFile, sha256: str | None) -> None:
+    """A file keeps the hash the page first gave for it (signed again, or completed): its bytes cannot change."""
+    if sha256 and file.client_sha256 and sha256 != file.client_sha256:
+        raise InvalidInput("This file is not the one first chosen (its content changed).", code="file_changed")
 
 
 def check_quota(quota_bytes: int | None, used_bytes: int, adding: int) -> None:

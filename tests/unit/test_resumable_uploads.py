@@ -179,6 +179,20 @@ def test_bytes_that_differ_from_what_the_browser_read_are_marked_not_accepted(of
     assert recorded.outcome == "rejected" and recorded.details["reject_code"] == "hash_mismatch"
 
 
+def test_a_completion_naming_another_hash_than_the_file_was_declared_with_is_refused(officer, deps):
+    """The hash a page gave first is the file's: a later one is another file, never a silent swap."""
+    _, token = send(officer, deps)
+    data = video(12 * MIB + 7)
+    first = hashlib.sha256(data).hexdigest()
+    (file,), _ = declare(token, deps, big(sha256=first))
+    put_all(deps, file, data)
+    with pytest.raises(InvalidInput) as refused:
+        citizen_uploads.complete_file(token, file.file_id, CompleteFile(sha256="0" * 64), deps=deps)
+    assert refused.value.code == "file_changed" and "complete_multipart" not in deps.blobs.calls
+    citizen_uploads.complete_file(token, file.file_id, CompleteFile(sha256=first), deps=deps)
+    assert deps.blobs.calls.count("complete_multipart") == 1
+
+
 def test_completing_again_after_s3_assembled_the_file_answers_the_same(officer, deps):
     _, token = send(officer, deps)
     (file,), _ = declare(token, deps, big())
