@@ -73,7 +73,7 @@ class DynamoAuditLog:
             return 0
         entries = audit.chain(events, head)
         try:
-            with conflicts_as("another sequencer chained first"):
+            with conflicts_as("another sequencer chained first", busy_too=True):  # the head read tells
                 self._db.transact_write_items(TransactItems=self._chain_writes(events, entries, head))
         except Conflict:
             if self._head(agency_id) != head:

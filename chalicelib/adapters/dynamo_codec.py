@@ -18,7 +18,8 @@ from ..domain.models import AuditEvent
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 _CURSOR_VALUE = re.compile(r"^[A-Za-z0-9#._-]{1,200}$")
-_CONDITION_FAILURES = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_CANCELLED = "TransactionCanceledException"
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
@@ -45,14 +46,32 @@ def _plain(data: Any) -> Any:
 
 
 @contextmanager
-def conflicts_as(message: str, code: str = "conflict") -> Iterator[None]:
-    """Turn a failed write condition into the domain's Conflict."""
+def conflicts_as(message: str, code: str = "conflict", *, busy_too: bool = False) -> Iterator[None]:
+    """Turn a failed write condition into the domain's Conflict. A cancelled transaction is one only
+    when a condition failed in it: one cancelled because it was throttled or met another transaction
+    on an item did nothing and says nothing of the items, so it goes up as the error it is (a 5xx,
+    a run retried), unless the caller can tell by reading again (`busy_too`)."""
     try:
         yield
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in _CONDITION_FAILURES:
+        if condition_failed(exc) or (busy_too and exc.response["Error"]["Code"] == _CANCELLED):
             raise Conflict(message, code=code) from exc
         raise
+
+
+def condition_failed(exc: ClientError) -> bool:
+    """A write refused by its condition (for a transaction: by one of its items' conditions)."""
+    if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+        return True
+    return exc.response["Error"]["Code"] == _CANCELLED and bool(failed_items(exc))
+
+
+def failed_items(exc: BaseException | None) -> list[int]:
+    """The positions of a cancelled transaction's items whose condition failed (none for other errors)."""
+    if not isinstance(exc, ClientError):
+        return []
+    reasons = exc.response.get("CancellationReasons") or []
+    return [n for n, reason in enumerate(reasons) if (reason or {}).get("Code") == "ConditionalCheckFailed"]
 
 
 def encode_cursor(last_key: dict[str, Any] | None, fields: tuple[str, ...]) -> str | None:
