@@ -97,8 +97,3 @@ def source_ref(agency_id: str, submission_id: str) -> str:
     """How lineage names a source item."""
     return f"{agency_id}/{submission_id}"
 
-
-def derived_allowed(sources: Iterable[str], allowed_sources: set[str], parents_allowed: Iterable[bool]) -> bool:
-    """An artifact may exist only if every source item is still eligible and every parent artifact
-    is itself allowed: anything derived from an excluded item is excluded, transitively."""
-    return all(s in allowed_sources for s in sources) and all(parents_allowed)

@@ -71,12 +71,6 @@ def test_only_verified_files_are_passed_on() -> None:
     assert list(taken[0].files) == ["f1"]
 
 
-def test_derived_artifacts_follow_their_sources_and_parents() -> None:
-    assert elig.derived_allowed(["a1/s1"], {"a1/s1"}, [True])
-    assert not elig.derived_allowed(["a1/s1", "a1/s2"], {"a1/s1"}, [])
-    assert not elig.derived_allowed(["a1/s1"], {"a1/s1"}, [True, False])
-
-
 # --- properties -----------------------------------------------------------------------------------
 
 ORIGINS = st.sampled_from(list(Origin))
