@@ -96,4 +96,3 @@ def eligible(items: Iterable[Submission], scope: Scope) -> list[Submission]:
 def source_ref(agency_id: str, submission_id: str) -> str:
     """How lineage names a source item."""
     return f"{agency_id}/{submission_id}"
-
