@@ -20,9 +20,10 @@ import inspect
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from .route_doc import RouteDoc
 from .route_doc import documented as documented  # where routes found it first
@@ -61,15 +62,16 @@ class Reading:
 @functools.cache
 def document(app: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route `app` registered (built once per container)."""
-    schemas: dict[str, Any] = {"Error": ERROR_BODY}
+    found = list(routes(app))
+    schemas = Components([pair for _, _, entry in found for pair in models_named(entry)])
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, entry in routes(app):
+    for path, method, entry in found:
         paths.setdefault(path, {})[method.lower()] = operation(path, method, entry, schemas)
     return {"openapi": "3.1.0",
             "info": {"title": "Citizen evidence API", "version": "1",
                      "description": "Agency, operator and public routes; errors are {code, message}."},
             "paths": paths,
-            "components": {"schemas": schemas, "securitySchemes": {SECURITY_SCHEME: {
+            "components": {"schemas": schemas.schemas, "securitySchemes": {SECURITY_SCHEME: {
                 "type": "http", "scheme": "bearer",
                 "description": "An API key (officer, agency_admin or operator) as `Authorization: Bearer <key>`."}}}}
 
@@ -107,7 +109,47 @@ def _with_view(entry: Any, view: Any) -> Any:
     return found
 
 
-def operation(path: str, method: str, entry: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+class AnswerSchema(GenerateJsonSchema):
+    """An answer holds every field its model dumps, defaults included: each is required, except those
+    left out when empty (`exclude_if`). So a conformance check fails on a field missing from a body."""
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization" and field["type"] != "typed-dict-field":
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
+
+
+Mode = Literal["validation", "serialization"]  # a request body's schema, or an answer's
+Pair = tuple[type[BaseModel], Mode]
+
+
+class Components:
+    """The schemas of every model the document names, made in one call: pydantic then tells apart a
+    model whose request and answer schemas differ (X-Input, X-Output) and two models of one name."""
+
+    def __init__(self, pairs: list[Pair]) -> None:
+        self.refs, defs = models_json_schema(list(dict.fromkeys(pairs)), ref_template=REF,
+                                             schema_generator=AnswerSchema)
+        self.schemas: dict[str, Any] = {"Error": ERROR_BODY, **defs.get("$defs", {})}
+
+    def ref(self, model: type[BaseModel], mode: Mode) -> dict[str, Any]:
+        return dict(self.refs[(model, mode)])
+
+
+def models_named(entry: Any) -> Iterator[Pair]:
+    request, declared = model_of(entry.view_function), declaration(entry.view_function)
+    if request is not None:
+        yield request, "validation"
+    for answer in answers(declared):
+        yield answer, "serialization"
+
+
+def answers(declared: RouteDoc) -> list[type[BaseModel]]:
+    named = declared.response if isinstance(declared.response, tuple) else (declared.response,)
+    return [m for m in named if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
+def operation(path: str, method: str, entry: Any, schemas: Components) -> dict[str, Any]:
     declared, read = declaration(entry.view_function), reading(entry.view_function)
     request = model_of(entry.view_function)
     op: dict[str, Any] = {
@@ -121,7 +163,7 @@ def operation(path: str, method: str, entry: Any, schemas: dict[str, Any]) -> di
         "responses": responses(declared, read, entry.authorizer is not None, schemas),
     }
     if request is not None:
-        ref = model_ref(request, schemas, mode="validation")
+        ref = schemas.ref(request, "validation")
         op["requestBody"] = {"required": False, "content": {ct: {"schema": ref} for ct in entry.content_types}}
     return op
 
@@ -137,15 +179,13 @@ def path_parameter(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
 
-def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str, Any]) -> dict[str, Any]:
+def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: Components) -> dict[str, Any]:
     from .http import STATUS
 
     media = declared.media or ("text/html" if read.page else "application/json")
     content: dict[str, Any] = {media: {"schema": {"application/json": {"type": "object"}, "*/*": {}}.get(
         media, {"type": "string"})}}
-    answers = declared.response if isinstance(declared.response, tuple) else (declared.response,)
-    refs = [model_ref(m, schemas, mode="serialization") for m in answers if isinstance(m, type)
-            and issubclass(m, BaseModel)]
+    refs = [schemas.ref(m, "serialization") for m in answers(declared)]
     if refs:  # a page with a model answers JSON too, when asked for it
         content["application/json"] = {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}
     success = sorted(set(declared.statuses) or read.statuses or {200})
@@ -157,14 +197,6 @@ def responses(declared: RouteDoc, read: Reading, authed: bool, schemas: dict[str
     for status in sorted(errors - set(success)):
         out[str(status)] = {"description": "Refused or failed; see `code`.", "content": error}
     return out
-
-
-def model_ref(model: type[BaseModel], schemas: dict[str, Any], *, mode: str) -> dict[str, str]:
-    """Put a model (and the models it uses) into components; return the reference to it."""
-    schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-    schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
-    return {"$ref": REF.format(model=model.__name__)}
 
 
 def declaration(view: Any) -> RouteDoc:

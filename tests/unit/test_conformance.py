@@ -31,7 +31,8 @@ def answer(method: str, path: str, status: int, body: object,
     return response
 
 
-KEY = {"key_id": "k1", "role": "officer", "label": "desk", "created_at": "2026-01-01T00:00:00Z"}
+KEY = {"key_id": "k1", "role": "officer", "label": "desk", "created_at": "2026-01-01T00:00:00Z",
+       "last_used_at": None, "revoked_at": None, "revoked_by": None}
 
 
 def test_an_answer_as_documented_passes(conformance):
@@ -41,7 +42,8 @@ def test_an_answer_as_documented_passes(conformance):
 
 def test_a_body_unlike_its_model_fails_naming_path_status_and_field(conformance):
     with pytest.raises(Nonconforming, match=r"GET /agency/keys .* 200: .* at items/0: 'role' is a required"):
-        conformance.hook(answer("GET", "/agency/keys", 200, {"items": [{k: v for k, v in KEY.items() if k != "role"}]}))
+        conformance.hook(answer("GET", "/agency/keys", 200, {"items": [{k: v for k, v in KEY.items() if k != "role"}],
+                                                             "next": None}))
 
 
 def test_an_error_not_shaped_code_and_message_fails(conformance):
