@@ -4,7 +4,9 @@ and use-case versions under `PROGRAM` / `TERMS#<version>`, `USECASE#<id>#V<n>`. 
 overwritten: a contract's end, a terms version's retirement, a request's completion and a use-case
 version's state move once each, under a condition on what they were. Open requests carry `gsi1`
 = `PROGRAM_REQUESTS` / `<due day>#<agency>#<id>`, so the operator lists them by due date without a
-scan. Every write takes the audit event that records it (one transaction)."""
+scan. An agency's open withdrawal also holds `AGENCY#<id>` / `PROGRAM#OPEN_WITHDRAWAL`, created only
+if absent with the request and deleted with its completion: one open withdrawal per agency, however
+many callers race. Every write takes the audit event that records it (one transaction)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,10 +15,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..domain.errors import Conflict
 from ..domain.models import AuditEvent
 from ..domain.program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
 from ..domain.program_use_cases import UseCaseVersion
-from .dynamo_codec import DynamoBase, from_item, to_item
+from .dynamo_codec import DynamoBase, failed_items, from_item, to_item
 
 PROGRAM = "PROGRAM"
 REQUESTS = "PROGRAM_REQUESTS"
@@ -25,6 +28,19 @@ M = TypeVar("M", bound=BaseModel)
 
 def _agency(agency_id: str) -> str:
     return f"AGENCY#{agency_id}"
+
+
+def open_withdrawal_key(agency_id: str) -> dict[str, str]:
+    """The agency's one open withdrawal, as a guard item: written with the request if absent, deleted
+    with its completion (adapters/dynamo_program_store.complete)."""
+    return {"pk": _agency(agency_id), "sk": "PROGRAM#OPEN_WITHDRAWAL"}
+
+
+def _refuse_if_open(refused: Conflict, *, after: int) -> None:
+    """withdrawal_open when the guard was the only write refused: `after` writes come first, then
+    the request, then the guard (_withdrawal_writes)."""
+    if failed_items(refused.__cause__) == [after + 1]:
+        raise Conflict("A withdrawal is already open for this agency.", code="withdrawal_open") from refused
 
 
 def _usecase_sk(use_case_id: str, version: int) -> str:
@@ -47,9 +63,13 @@ class DynamoProgram(DynamoBase):
             "UpdateExpression": "SET ended_on = :e",
             "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(ended_on)",
             "ExpressionAttributeValues": to_item({":e": contract.ended_on.isoformat()})}}
-        writes = [update] + ([self._request_write(withdrawal, "WITHDRAWAL")] if withdrawal else [])
-        self._commit(*writes, event=event, conflict="The contract's end is already recorded.",
-                     code="contract_ended")
+        writes = [update] + (self._withdrawal_writes(withdrawal) if withdrawal else [])
+        try:
+            self._commit(*writes, event=event, conflict="The contract's end is already recorded.",
+                         code="contract_ended")
+        except Conflict as refused:
+            _refuse_if_open(refused, after=1)  # the contract's update comes first
+            raise
 
     def contracts(self, agency_id: str) -> list[Contract]:
         return self._all(_agency(agency_id), "PROGRAM#CONTRACT#", Contract)
@@ -85,8 +105,14 @@ class DynamoProgram(DynamoBase):
 
     # --- requests ----------------------------------------------------------------------------------
     def add_withdrawal(self, withdrawal: WithdrawalRequest, *, event: AuditEvent) -> None:
-        self._commit(self._request_write(withdrawal, "WITHDRAWAL"), event=event,
-                     conflict="That request is already recorded.")
+        """With the agency's guard item, created only if absent: of two withdrawals at once, one is
+        written and the other refused (withdrawal_open). Deletion's completion releases it."""
+        try:
+            self._commit(*self._withdrawal_writes(withdrawal), event=event,
+                         conflict="That request is already recorded.")
+        except Conflict as refused:
+            _refuse_if_open(refused, after=0)
+            raise
 
     def add_removal(self, removal: RemovalRequest, *, event: AuditEvent) -> None:
         self._commit(self._request_write(removal, "REMOVAL"), event=event, conflict="That request is already recorded.")
@@ -111,6 +137,10 @@ class DynamoProgram(DynamoBase):
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _withdrawal_writes(self, withdrawal: WithdrawalRequest) -> list[dict[str, Any]]:
+        guard = {**open_withdrawal_key(withdrawal.agency_id), "request_id": withdrawal.request_id}
+        return [self._request_write(withdrawal, "WITHDRAWAL"), {"Put": self._write(guard, new=True)}]
 
     def _request_write(self, request: WithdrawalRequest | RemovalRequest, kind: str) -> dict[str, Any]:
         item = {"pk": _agency(request.agency_id), "sk": f"PROGRAM#{kind}#{request.request_id}",

@@ -12,7 +12,8 @@ short so that deletion + window stays within 30 days). Items:
 
 A receipt's entries are its journal, chained again on read (the chain is a pure function of them):
 the RECEIPT item stays small whatever the number of entries. Completing a receipt marks its request
-done in the main table (out of the due index) in the same transaction, with its audit event."""
+done in the main table (out of the due index) in the same transaction, with its audit event; a
+withdrawal's completion also releases the agency's open-withdrawal guard (adapters/dynamo_program.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -27,6 +28,7 @@ from ..domain.models import AuditEvent
 from ..domain.program import RemovalRequest, WithdrawalRequest
 from ..domain.receipts import Deleted, Receipt, chain
 from .dynamo_codec import DynamoBase, from_item, to_item
+from .dynamo_program import open_withdrawal_key
 from .memory_program_store import index_keys
 
 SOURCES = "PROGRAM_SOURCES"
@@ -110,6 +112,11 @@ class DynamoProgramStore(DynamoBase):
                 "UpdateExpression": "SET done_at = :d REMOVE gsi1pk, gsi1sk",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(done_at)",
                 "ExpressionAttributeValues": to_item({":d": receipt.completed_at.isoformat()})}})
+        if isinstance(request, WithdrawalRequest):  # the agency may withdraw again (if it re-joins)
+            writes.append({"Delete": {
+                "TableName": self._main, "Key": to_item(open_withdrawal_key(request.agency_id)),
+                "ConditionExpression": "attribute_not_exists(pk) OR request_id = :r",  # none: made before guards
+                "ExpressionAttributeValues": to_item({":r": request.request_id})}})
         self._commit(*writes, event=event, conflict="That request is already done.", code="request_done")
 
     def get_receipt(self, receipt_id: str) -> Receipt | None:

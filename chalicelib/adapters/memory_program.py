@@ -1,14 +1,16 @@
 """ProgramRepository in memory: the unit tests assert on it; tests/integration runs the same contract
 on it and on DynamoDB. Same rules as the DynamoDB adapter: creates refuse duplicates, an end or a
-retirement is recorded once, a use-case version moves only from the state it was read in."""
+retirement is recorded once, a use-case version moves only from the state it was read in, and an
+agency has one withdrawal open at a time."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 
 from ..domain.errors import Conflict
 from ..domain.models import AuditEvent
-from ..domain.program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
+from ..domain.program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest, open_withdrawal
 from ..domain.program_use_cases import UseCaseVersion
 from .memory_audit import MemoryAuditLog
 
@@ -16,6 +18,7 @@ from .memory_audit import MemoryAuditLog
 class MemoryProgram:
     def __init__(self, audit: MemoryAuditLog | None = None) -> None:
         self.audit = audit or MemoryAuditLog()
+        self._writing = threading.Lock()
         self.contracts_by: dict[tuple[str, str], Contract] = {}
         self.terms: dict[str, TermsVersion] = {}
         self.accepted: dict[str, Acceptance] = {}
@@ -33,6 +36,8 @@ class MemoryProgram:
             raise Conflict("The contract's end is already recorded.", code="contract_ended")
         if withdrawal is not None and withdrawal.request_id in self.withdrawn:
             raise Conflict("That request is already recorded.")
+        if withdrawal is not None:
+            self._no_open_withdrawal(withdrawal.agency_id)
         self.contracts_by[(contract.agency_id, contract.contract_id)] = stored.model_copy(
             update={"ended_on": contract.ended_on})
         if withdrawal is not None:
@@ -67,7 +72,11 @@ class MemoryProgram:
         return [a for _, a in sorted(self.accepted.items()) if a.agency_id == agency_id]
 
     def add_withdrawal(self, withdrawal: WithdrawalRequest, *, event: AuditEvent) -> None:
-        self._new(self.withdrawn, withdrawal.request_id, withdrawal, event, "That request is already recorded.")
+        with self._writing:  # check and write as one, as the DynamoDB transaction does
+            if withdrawal.request_id not in self.withdrawn:
+                self._no_open_withdrawal(withdrawal.agency_id)
+            self._new(self.withdrawn, withdrawal.request_id, withdrawal, event,
+                      "That request is already recorded.")
 
     def add_removal(self, removal: RemovalRequest, *, event: AuditEvent) -> None:
         self._new(self.removed, removal.request_id, removal, event, "That request is already recorded.")
@@ -103,6 +112,11 @@ class MemoryProgram:
 
     def all_use_case_versions(self) -> list[UseCaseVersion]:
         return [v for _, v in sorted(self.use_cases.items())]
+
+    def _no_open_withdrawal(self, agency_id: str) -> None:
+        """The DynamoDB adapter's guard item: one withdrawal not yet done per agency."""
+        if open_withdrawal([w for w in self.withdrawn.values() if w.agency_id == agency_id]) is not None:
+            raise Conflict("A withdrawal is already open for this agency.", code="withdrawal_open")
 
     def _new(self, store: dict, key: object, value: object, event: AuditEvent, conflict: str) -> None:  # type: ignore[type-arg]
         if key in store:

@@ -5,6 +5,7 @@ on every read from the agency's contracts, acceptances and withdrawals. Pure: ti
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from enum import Enum
 
@@ -223,11 +224,18 @@ def check_tier_2(current: Participation) -> None:
         raise Conflict("The agency already takes part in Tier 2.", code="already_tier_2")
 
 
+def open_withdrawal(withdrawals: Sequence[WithdrawalRequest]) -> WithdrawalRequest | None:
+    """The agency's withdrawal not yet enforced, if any: one made today, or dated ahead (a contract's
+    end recorded before the day), counts until its deletion is done. One at a time per agency."""
+    return next((w for w in withdrawals if w.done_at is None), None)
+
+
 def withdrawal(current: Participation, *, request_id: str, reason: WithdrawalReason, at: datetime, by: str,
-               terms: TermsVersion | None) -> WithdrawalRequest:
+               terms: TermsVersion | None, withdrawals: Sequence[WithdrawalRequest] = ()) -> WithdrawalRequest:
     """A request to leave: out within WITHDRAWAL_DAYS; the program's copies deleted within the
-    accepted terms' own period (never longer than that version states), 30 days without one."""
-    if current.state is ParticipationState.WITHDRAWING:
+    accepted terms' own period (never longer than that version states), 30 days without one.
+    Refused while another is open, even one dated ahead that participation does not see yet."""
+    if current.state is ParticipationState.WITHDRAWING or open_withdrawal(withdrawals) is not None:
         raise Conflict("A withdrawal is already open.", code="withdrawal_open")
     if current.state is not ParticipationState.ACTIVE:
         raise Conflict("The agency is not a program participant.", code="not_a_participant")

@@ -137,11 +137,13 @@ def accept_tier_2(principal: Principal, version: str, sha256: str, *, deps: Deps
 
 
 def withdraw(principal: Principal, *, deps: Deps) -> rules.WithdrawalRequest:
+    """One open withdrawal per agency: refused (409 withdrawal_open) while one is open, including one
+    the operator dated ahead; two admins at once are told apart by the store (its guard item)."""
     require_admin(principal, deps)
     current, now = participation(principal.agency_id, deps=deps), deps.clock.now()
     terms = deps.program.get_terms(current.terms_version) if current.terms_version else None
     made = rules.withdrawal(current, request_id=ids.new_id(now), reason=rules.WithdrawalReason.REQUEST, at=now,
-                            by=principal.actor, terms=terms)
+                            by=principal.actor, terms=terms, withdrawals=deps.program.withdrawals(principal.agency_id))
     deps.program.add_withdrawal(made, event=_event(principal, deps, "program.withdrawal_requested",
                                                    f"program_request:{made.request_id}",
                                                    {"due_on": made.due_on.isoformat()}))

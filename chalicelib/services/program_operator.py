@@ -73,7 +73,8 @@ def end_contract(me: Principal, agency_id: str, contract_id: str, cmd: EndContra
                  deps: Deps) -> tuple[rules.Contract, rules.WithdrawalRequest | None]:
     """Record the end once. If the agency takes part, the withdrawal it causes (reason contract_end)
     is written with it: requested at the start of the end day, or now if that day has passed, so
-    the agency is out 30 days after whichever is later."""
+    the agency is out 30 days after whichever is later. An agency already leaving (a withdrawal
+    open) keeps that one: the end is recorded alone."""
     require_operator(me)
     _agency(agency_id, deps)
     found = next((c for c in deps.program.contracts(agency_id) if c.contract_id == contract_id), None)
@@ -85,12 +86,12 @@ def end_contract(me: Principal, agency_id: str, contract_id: str, cmd: EndContra
         raise InvalidInput("A contract cannot end before it was executed.", code="end_before_execution")
     now = deps.clock.now()
     at = max(now, datetime.combine(cmd.ended_on, time(0), tzinfo=timezone.utc))
-    current = participation(agency_id, deps=deps)
+    current, withdrawals = participation(agency_id, deps=deps), deps.program.withdrawals(agency_id)
     withdrawal = None
-    if current.state is rules.ParticipationState.ACTIVE:
+    if current.state is rules.ParticipationState.ACTIVE and rules.open_withdrawal(withdrawals) is None:
         terms = deps.program.get_terms(current.terms_version) if current.terms_version else None
         withdrawal = rules.withdrawal(current, request_id=ids.new_id(now), reason=rules.WithdrawalReason.CONTRACT_END,
-                                      at=at, by=me.actor, terms=terms)
+                                      at=at, by=me.actor, terms=terms, withdrawals=withdrawals)
     ended = found.model_copy(update={"ended_on": cmd.ended_on})
     details: dict[str, Any] = {"ended_on": cmd.ended_on.isoformat()}
     if withdrawal is not None:

@@ -3,6 +3,7 @@ from infra/template.yaml). Records are append-only, each write commits its audit
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, timedelta
 
 import boto3
@@ -70,8 +71,9 @@ def test_a_contract_is_recorded_once_and_its_end_once_with_the_withdrawal_it_cau
     ended = made.model_copy(update={"ended_on": date(2021, 9, 1)})
     leaving = a_withdrawal(agency, reason=WithdrawalReason.CONTRACT_END)
     repo.end_contract(ended, leaving, event=event(agency, "program.contract_ended"))
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         repo.end_contract(ended, a_withdrawal(agency), event=event(agency, "program.contract_ended"))
+    assert refused.value.code == "contract_ended"
     assert repo.contracts(agency) == [ended]
     assert repo.withdrawals(agency) == [leaving]
     assert log.waiting(agency) == 2  # the refused writes recorded nothing
@@ -107,12 +109,56 @@ def test_acceptances_and_requests_belong_to_their_agency(world):
 
 def test_open_requests_come_earliest_due_first(world):
     repo, _ = world
-    agency = new_id()
-    late, early = a_withdrawal(agency, due_days=400), a_withdrawal(agency, due_days=-400)
-    repo.add_withdrawal(late, event=event(agency, "program.withdrawal_requested"))
-    repo.add_withdrawal(early, event=event(agency, "program.withdrawal_requested"))
-    ours = [r.request_id for r in repo.open_requests() if r.agency_id == agency]
+    agencies = {new_id(), new_id()}  # one open withdrawal per agency
+    late, early = a_withdrawal(agencies.pop(), due_days=400), a_withdrawal(agencies.pop(), due_days=-400)
+    repo.add_withdrawal(late, event=event(late.agency_id, "program.withdrawal_requested"))
+    repo.add_withdrawal(early, event=event(early.agency_id, "program.withdrawal_requested"))
+    ours = [r.request_id for r in repo.open_requests() if r.request_id in {late.request_id, early.request_id}]
     assert ours == [early.request_id, late.request_id]
+
+
+def test_an_agency_has_one_open_withdrawal_however_it_is_made(world):
+    repo, log = world
+    agency, other = new_id(), new_id()
+    first = a_withdrawal(agency)
+    repo.add_withdrawal(first, event=event(agency, "program.withdrawal_requested"))
+    with pytest.raises(Conflict) as refused:
+        repo.add_withdrawal(a_withdrawal(agency), event=event(agency, "program.withdrawal_requested"))
+    assert refused.value.code == "withdrawal_open"
+    with pytest.raises(Conflict) as again:  # the same request again is a duplicate, not a second one
+        repo.add_withdrawal(first, event=event(agency, "program.withdrawal_requested"))
+    assert again.value.code == "conflict"
+    contract = a_contract(agency)
+    repo.add_contract(contract, event=event(agency, "program.contract_recorded"))
+    with pytest.raises(Conflict) as ending:  # the end's withdrawal, dated ahead or not, is a second one
+        repo.end_contract(contract.model_copy(update={"ended_on": date(2021, 9, 1)}),
+                          a_withdrawal(agency, reason=WithdrawalReason.CONTRACT_END),
+                          event=event(agency, "program.contract_ended"))
+    assert ending.value.code == "withdrawal_open" and repo.contracts(agency) == [contract]
+    repo.add_withdrawal(a_withdrawal(other), event=event(other, "program.withdrawal_requested"))  # its own
+    assert repo.withdrawals(agency) == [first] and log.waiting(agency) == 2
+
+
+def test_two_withdrawals_racing_for_one_agency_exactly_one_is_written(world):
+    repo, log = world
+    agency, start = new_id(), threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def withdraw() -> None:
+        start.wait()
+        try:
+            repo.add_withdrawal(a_withdrawal(agency), event=event(agency, "program.withdrawal_requested"))
+            outcomes.append("written")
+        except Conflict as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=withdraw) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["withdrawal_open"] * 7 + ["written"]
+    assert len(repo.withdrawals(agency)) == 1 and log.waiting(agency) == 1
 
 
 def test_a_use_case_version_moves_only_from_the_state_it_was_read_in(world):

@@ -18,15 +18,17 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap, media_strip, receipt_verify
+from chalicelib.adapters.dynamo_codec import from_item, to_item
+from chalicelib.adapters.dynamo_program import open_withdrawal_key
 from chalicelib.domain import ids
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.models import EvidenceFile, FileStatus, Origin, Submission, SubmissionStatus
 from chalicelib.domain.program import Tier
 from chalicelib.domain.receipts import Receipt
 from chalicelib.services import custody, program_deletion, program_extraction
 from tests.e2e.test_program_api import record_contract
 from tests.e2e.test_sharing_api import new_agency
-from tests.integration.test_custody_crash import READS, CallKiller, Killed, chained
+from tests.integration.test_custody_crash import READS, CallKiller, Killed, chained, survives_every_kill
 from tests.program_worlds import JPEG_WITH_GPS, active_use_case
 
 pytestmark = pytest.mark.integration
@@ -192,7 +194,46 @@ def state(case: dict[str, Any]) -> tuple[Any, ...]:
     verified = receipt_verify.verify(receipt, program.signer.public_key_der())
     done = bootstrap.deps().program.withdrawals(case["agency_id"])[0].done_at is not None
     return (lineage_of(case["agency_id"]), versions_left(case["copies"]), [(e.store, e.key.split("/")[-1][:0])
-            for e in receipt.entries], verified, done)
+            for e in receipt.entries], verified, done, open_guard(case["agency_id"]))
+
+
+def open_guard(agency_id: str) -> str | None:
+    """The request id the agency's open-withdrawal guard holds (None: no withdrawal open)."""
+    found = boto3.client("dynamodb").get_item(TableName=bootstrap.settings().table_name, ConsistentRead=True,
+                                              Key=to_item(open_withdrawal_key(agency_id)))
+    return from_item(found["Item"])["request_id"] if "Item" in found else None
+
+
+def withdraw_setup() -> dict[str, Any]:
+    agency_id, _ = new_agency(f"Withdraw PD {uuid.uuid4().hex[:6]}")
+    record_contract(agency_id, date(2021, 5, 1))
+    return {"agency_id": agency_id}
+
+
+def withdraw_run(case: dict[str, Any]) -> None:
+    """The admin's POST, and its retry: a retry after the write landed is told one is open (409)."""
+    from chalicelib.domain.models import Principal, Role
+    from chalicelib.services import program
+
+    admin = Principal(agency_id=case["agency_id"], role=Role.AGENCY_ADMIN, key_id="crash-admin")
+    try:
+        program.withdraw(admin, deps=bootstrap.deps())
+    except Conflict as refused:
+        assert refused.code == "withdrawal_open"
+
+
+def withdraw_state(case: dict[str, Any]) -> tuple[Any, ...]:
+    made = bootstrap.deps().program.withdrawals(case["agency_id"])
+    held = open_guard(case["agency_id"])
+    log = [a for a in chained(case["agency_id"]) if a[0] == "program.withdrawal_requested"]
+    return len(made), held is not None and held == made[0].request_id, log
+
+
+def test_a_withdrawal_killed_at_any_aws_call_and_asked_again_is_one_request(killer):
+    survives_every_kill(killer, "withdraw", withdraw_setup, withdraw_run, withdraw_state)
+    assert withdraw_state(case := withdraw_setup()) == (0, False, [])
+    withdraw_run(case)
+    assert withdraw_state(case)[:2] == (1, True)
 
 
 def test_the_deletion_killed_at_any_aws_call_and_run_again_finishes(killer):
@@ -201,6 +242,7 @@ def test_the_deletion_killed_at_any_aws_call_and_run_again_finishes(killer):
         delete(case)
     calls, expected = killer.calls, state(case)
     assert expected[0] == [] and expected[1] == 0 and len(expected[2]) == 3 and expected[3] is None and expected[4]
+    assert expected[5] is None  # the agency's open-withdrawal guard went with the completion
     writes = {n for n, op in enumerate(killer.operations, start=1) if not op.startswith(READS)}
     for at in range(1, calls + 1):
         for after in (False, True) if at in writes else (False,):

@@ -81,6 +81,32 @@ def test_a_future_end_withdraws_from_the_end_day(deps, admin):
     assert agency_side.participation(admin.agency_id, deps=deps).takes_new_data  # until the end day
 
 
+def test_an_end_recorded_ahead_is_the_one_open_withdrawal_until_it_is_done(deps, admin):
+    """The end 10 days ahead writes a withdrawal dated then; the admin withdrawing today is refused
+    (one open at a time), so on day 11 the agency is leaving, not out of the program."""
+    made = contract(deps, admin.agency_id)
+    service.end_contract(OP, admin.agency_id, made.contract_id, EndContract(ended_on=date(2021, 9, 11)), deps=deps)
+    assert agency_side.participation(admin.agency_id, deps=deps).takes_new_data  # until the end day
+    with pytest.raises(Conflict) as refused:
+        agency_side.withdraw(admin, deps=deps)
+    assert refused.value.code == "withdrawal_open"
+    assert [r["reason"] for r in service.open_requests(OP, deps=deps)] == ["contract_end"]
+    deps.clock.at = NOW + timedelta(days=11)
+    assert agency_side.participation(admin.agency_id, deps=deps).state.value == "withdrawing"
+    assert actions(deps, admin.agency_id)[-1] == "program.contract_ended"  # the refusal recorded nothing
+
+
+def test_an_end_while_a_withdrawal_is_open_is_recorded_alone(deps, admin):
+    first, second = contract(deps, admin.agency_id, contract_id="MSA-1"), contract(deps, admin.agency_id,
+                                                                                  contract_id="MSA-2")
+    _, leaving = service.end_contract(OP, admin.agency_id, first.contract_id, EndContract(ended_on=date(2021, 9, 11)),
+                                      deps=deps)
+    ended, none = service.end_contract(OP, admin.agency_id, second.contract_id,
+                                       EndContract(ended_on=date(2021, 9, 20)), deps=deps)
+    assert leaving is not None and none is None and ended.ended_on == date(2021, 9, 20)
+    assert [w.request_id for w in deps.program.withdrawals(admin.agency_id)] == [leaving.request_id]
+
+
 def test_an_end_without_participation_writes_no_withdrawal(deps, admin):
     made = contract(deps, admin.agency_id, country="DE")
     assert service.end_contract(OP, admin.agency_id, made.contract_id, EndContract(ended_on=date(2021, 9, 1)),

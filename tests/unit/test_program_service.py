@@ -74,6 +74,22 @@ def test_a_withdrawal_stops_new_data_at_once_and_a_second_is_refused(deps, admin
     assert refused.value.code == "withdrawal_open"
 
 
+def test_two_admins_withdrawing_at_once_both_read_active_and_the_store_refuses_the_second(deps, admin,
+                                                                                        monkeypatch):
+    """The read-then-write race: the second caller's read is taken before the first one's write
+    (stale), so only the store's one-open-withdrawal rule can refuse it."""
+    sign_contract(deps, admin.agency_id)
+    service.withdraw(admin, deps=deps)
+    monkeypatch.setattr(deps.program, "withdrawals", lambda agency_id: [])  # what the second caller read
+    assert service.participation(admin.agency_id, deps=deps).state.value == "active"
+    with pytest.raises(Conflict) as refused:
+        service.withdraw(admin, deps=deps)
+    assert refused.value.code == "withdrawal_open"
+    monkeypatch.undo()
+    assert len(deps.program.withdrawals(admin.agency_id)) == 1
+    assert [e.action for e in deps.audit.entries(admin.agency_id)].count("program.withdrawal_requested") == 1
+
+
 def test_removal_takes_only_the_agencys_own_items(deps, admin):
     with pytest.raises(NotFound):
         service.request_removal(admin, ["someone-elses"], None, deps=deps)
