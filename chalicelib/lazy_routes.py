@@ -55,7 +55,7 @@ def _load(app: Chalice, module_name: str, name: str) -> Callable[..., Any]:
     for value in vars(module).values():
         # Its blueprint was never registered (its routes are ours): give it the app, so that its
         # current_request and current_app work as they would.
-        if isinstance(value, Blueprint) and value._current_app is None:
+        if isinstance(value, Blueprint):
             value._current_app = app
     handler: Callable[..., Any] = getattr(module, name)
     return handler
@@ -83,8 +83,12 @@ def table_from_blueprints() -> list[Route]:
     from chalicelib.api.common import auth
 
     scratch = Chalice(app_name="route-table")
-    for blueprint in [auth, *blueprints()]:
+    every = [auth, *blueprints()]
+    serving = [blueprint._current_app for blueprint in every]  # registering re-points them: put them back
+    for blueprint in every:
         scratch.register_blueprint(blueprint)
+    for blueprint, app in zip(every, serving, strict=True):
+        blueprint._current_app = app
     routes: list[Route] = []
     for path, methods in scratch.routes.items():
         by_view: dict[str, list[Any]] = {}

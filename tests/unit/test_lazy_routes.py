@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import app as application
 from chalicelib import lazy_routes
+from chalicelib.api.common import auth
 from chalicelib.route_table import ROUTES
 
 
@@ -12,6 +13,9 @@ def test_the_route_table_is_what_the_blueprints_declare() -> None:
     assert lazy_routes.TABLE_FILE.read_text() == lazy_routes.render(lazy_routes.table_from_blueprints()), (
         "chalicelib/route_table.py is stale: a route was added, moved or changed. "
         "Run `.venv/bin/python -m chalicelib.lazy_routes` and commit the table")
+    # Reading the blueprints registers them on a scratch app: the authorizer's stays the app's, or every
+    # handler's request() would read the scratch app's (no) request.
+    assert auth.current_app is application.app
 
 
 def test_the_app_registers_every_route_of_the_table_with_its_authorizer_and_content_types() -> None:
