@@ -6,7 +6,7 @@ feedback, in the main table:
 | settings | `PROGRAM` | `SETTINGS` (a version number, each save conditioned on the one read) |
 | subscription | `PROGRAM_SUBSCRIPTION#<id>` | `SUBSCRIPTION` (confirmed: `gsi1` = `PROGRAM_SUBSCRIBERS` / id) |
 | token | `PROGRAM_SUBTOKEN#<sha256(token)>` | `TOKEN` (-> subscription, or the recipient it opts out) |
-| opt-out | `PROGRAM_OPTOUT#<recipient key>` | `OPTOUT` (an agency contact that wants no notices) |
+| opt-out | `PROGRAM_OPTOUT#<recipient key>` | `OPTOUT` (an address that unsubscribed, and when) |
 | notice claim | `PROGRAM_NOTICE#<notice id>` | `TO#<recipient key>` (created once: the send's claim) |
 | notice done | `PROGRAM_NOTICE#<notice id>` | `DONE` (a run went through every recipient) |
 | feedback | `PROGRAM_FEEDBACK` | `FEEDBACK#<id>` (time-sorted id: newest first by a query) |
@@ -71,9 +71,11 @@ class DynamoProgramNotices(DynamoBase):
         item = self._get(**_sub_key(token["subscription_id"]))
         return Subscription.model_validate(item) if item else None
 
-    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent) -> None:
+    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent,
+                          opt_out: str | None = None) -> None:
         """The new state, from the state read: confirmed ones are filed for the scheduler (gsi1),
-        unsubscribed ones taken out of it."""
+        unsubscribed ones taken out of it. With `opt_out`, that recipient's opt-out is (re)written
+        as of the unsubscription, in the same transaction: the address's other subscriptions stop too."""
         listed = moved.state is SubscriptionState.CONFIRMED
         update = ("SET #s = :s, confirmed_at = :c, unsubscribed_at = :u" +
                   (", gsi1pk = :g, gsi1sk = :id" if listed else " REMOVE gsi1pk, gsi1sk"))
@@ -84,6 +86,8 @@ class DynamoProgramNotices(DynamoBase):
             "TableName": self._table, "Key": to_item(_sub_key(moved.subscription_id)), "UpdateExpression": update,
             "ConditionExpression": "#s = :was", "ExpressionAttributeNames": {"#s": "state"},
             "ExpressionAttributeValues": to_item(values) | _nulls(c=moved.confirmed_at, u=moved.unsubscribed_at)}},
+            *([{"Put": {"TableName": self._table, "Item": to_item(_opt_out_item(opt_out, moved.unsubscribed_at))}}]
+              if opt_out is not None and moved.unsubscribed_at is not None else []),
             event=event, conflict="The subscription changed meanwhile.", code="subscription_changed")
 
     def confirmed_subscriptions(self) -> Iterator[Subscription]:
@@ -100,15 +104,16 @@ class DynamoProgramNotices(DynamoBase):
 
     def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
         """Record once that this recipient wants no notices; False if it already had."""
-        item = {"pk": f"PROGRAM_OPTOUT#{recipient}", "sk": "OPTOUT", "at": at.isoformat()}
+        item = _opt_out_item(recipient, at)
         try:
             self._commit({"Put": self._write(item, new=True)}, event=event, conflict="Already opted out.")
         except Conflict:
             return False
         return True
 
-    def opted_out(self, recipient: str) -> bool:
-        return self._get(f"PROGRAM_OPTOUT#{recipient}", "OPTOUT") is not None
+    def opted_out(self, recipient: str) -> datetime | None:
+        found = self._get(f"PROGRAM_OPTOUT#{recipient}", "OPTOUT")
+        return datetime.fromisoformat(found["at"]) if found else None
 
     # --- notices -----------------------------------------------------------------------------------
     def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
@@ -166,6 +171,10 @@ class DynamoProgramNotices(DynamoBase):
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _opt_out_item(recipient: str, at: datetime) -> dict[str, str]:
+    return {"pk": f"PROGRAM_OPTOUT#{recipient}", "sk": "OPTOUT", "at": at.isoformat()}
 
 
 def _text(moment: datetime | None) -> str | None:

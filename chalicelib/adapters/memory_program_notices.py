@@ -21,7 +21,7 @@ class MemoryProgramNotices:
         self.subscriptions: dict[str, Subscription] = {}
         self.tokens: dict[str, str] = {}  # token hash -> subscription id
         self.recipient_tokens: dict[str, str] = {}  # token hash -> recipient it opts out
-        self.opt_outs: set[str] = set()
+        self.opt_outs: dict[str, datetime] = {}  # recipient -> when it last opted out
         self.claims: dict[tuple[str, str], str] = {}  # (notice, recipient) -> outcome ("" while claimed)
         self.done: set[str] = set()  # notices every recipient had its turn at
         self.feedback: dict[str, Feedback] = {}
@@ -46,11 +46,14 @@ class MemoryProgramNotices:
         found = self.tokens.get(token_hash)
         return self.subscriptions.get(found) if found else None
 
-    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent) -> None:
+    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent,
+                          opt_out: str | None = None) -> None:
         stored = self.subscriptions.get(moved.subscription_id)
         if stored is None or stored.state is not was:
             raise Conflict("The subscription changed meanwhile.", code="subscription_changed")
         self.subscriptions[moved.subscription_id] = moved
+        if opt_out is not None and moved.unsubscribed_at is not None:
+            self.opt_outs[opt_out] = moved.unsubscribed_at
         self.audit.record(event)
 
     def confirmed_subscriptions(self) -> Iterator[Subscription]:
@@ -62,12 +65,12 @@ class MemoryProgramNotices:
     def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
         if recipient in self.opt_outs:
             return False
-        self.opt_outs.add(recipient)
+        self.opt_outs[recipient] = at
         self.audit.record(event)
         return True
 
-    def opted_out(self, recipient: str) -> bool:
-        return recipient in self.opt_outs
+    def opted_out(self, recipient: str) -> datetime | None:
+        return self.opt_outs.get(recipient)
 
     def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
                      subscription_id: str | None = None) -> bool:

@@ -83,11 +83,14 @@ def _answer(view: Callable[..., tuple[int, BaseModel, str]]) -> Callable[..., Re
     return wrapper
 
 
+ASKS = {"confirm_ask": "confirm", "unsubscribe_ask": "unsubscribe"}  # page -> where its button posts
+
+
 def _page(status: int, outcome: str, problem: str | None) -> Response:
-    """The answer page. Asking to confirm, it holds the form that posts the confirmation back."""
+    """The answer page. Asking to confirm or to unsubscribe, it holds the form that posts it back."""
     language = _language(_safe_form())
-    if outcome == "confirm_ask":
-        action = "confirm?" + urlencode({"token": params().get("token", "")})
+    if outcome in ASKS:
+        action = ASKS[outcome] + "?" + urlencode({"token": params().get("token", "")})
         return Response(body=pages.program_message_page(outcome, language, action=action), status_code=status,
                         headers=pages.form_headers())
     return Response(body=pages.program_message_page(outcome, language, problem), status_code=status,
@@ -148,12 +151,23 @@ def confirm() -> tuple[int, BaseModel, str]:
     return 200, SubscriptionAnswer(state=done.state), "subscribe_confirmed"
 
 
-@program_public_api.route("/transparency/unsubscribe", methods=["GET", "POST"],
-                          content_types=[FORM, "application/json"])
+@program_public_api.route("/transparency/unsubscribe", methods=["GET"])
+@documented(response=SubscriptionAnswer, media="text/html")
+@handled
+@_answer
+def unsubscribe_page() -> tuple[int, BaseModel, str]:
+    """The link in every notice: a page with the button that unsubscribes (a link fetched by a mail
+    scanner unsubscribes nobody); as JSON, where the subscription stands. 404 for an unknown link."""
+    state = program_notices.unsubscribable(params().get("token", ""), deps=bootstrap.deps())
+    done = state is SubscriptionState.UNSUBSCRIBED
+    return 200, SubscriptionAnswer(state=state), "unsubscribed" if done else "unsubscribe_ask"
+
+
+@program_public_api.route("/transparency/unsubscribe", methods=["POST"], content_types=[FORM, "application/json"])
 @documented(response=SubscriptionAnswer, media="text/html")
 @handled
 @_answer
 def unsubscribe() -> tuple[int, BaseModel, str]:
-    """One click from any notice: a GET (the link) or a POST (mail clients' one-click header)."""
+    """The page's button, or a mail client's one-click post (RFC 8058): that address gets no more notices."""
     state = program_notices.unsubscribe(params().get("token", ""), deps=bootstrap.deps())
     return 200, SubscriptionAnswer(state=state), "unsubscribed"

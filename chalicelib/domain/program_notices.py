@@ -58,7 +58,7 @@ class Delivery(str, Enum):
     SENT = "sent"
     FAILED = "failed"  # SES refused it; claimed, so not tried again
     ALREADY_SENT = "already_sent"  # claimed before (by this run's predecessor or a concurrent one)
-    OPTED_OUT = "opted_out"  # an agency contact that used its notice's unsubscribe link
+    OPTED_OUT = "opted_out"  # the address used an unsubscribe link (domain rule `silenced`)
 
 
 class Notice(Record):
@@ -158,6 +158,13 @@ def tells(subscription: Subscription, notice: Notice) -> bool:
             and subscription.confirmed_at <= notice.at)
 
 
+def silenced(opted_out_at: datetime | None, confirmed_at: datetime | None) -> bool:
+    """An address that unsubscribed (through any of its subscriptions' links or an agency notice's)
+    hears nothing more, whichever subscription it came by; only a subscription it confirms after
+    that (a new double opt-in) is told again. An agency contact (nothing confirmed) never again."""
+    return opted_out_at is not None and (confirmed_at is None or confirmed_at <= opted_out_at)
+
+
 class ProgramNoticesRepository(Protocol):
     """The program's settings, subscribers, notice claims and feedback (adapters/dynamo_program_notices.py,
     memory_program_notices.py). Changes take their audit event; a failed condition is Conflict."""
@@ -167,13 +174,17 @@ class ProgramNoticesRepository(Protocol):
     def save_rules(self, rules: ProgramRules, *, revision: int, event: AuditEvent) -> None: ...
     def add_subscription(self, subscription: Subscription, token_hash: str, *, event: AuditEvent) -> None: ...
     def subscription_by_token(self, token_hash: str) -> Subscription | None: ...
-    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent) -> None: ...
+    def move_subscription(self, moved: Subscription, was: SubscriptionState, *, event: AuditEvent,
+                          opt_out: str | None = None) -> None:
+        """The new state, from the state read; with `opt_out` (a recipient key), that address is
+        opted out as of `moved.unsubscribed_at` in the same write."""
     def confirmed_subscriptions(self) -> Iterator[Subscription]: ...
     def recipient_by_token(self, token_hash: str) -> str | None:
         """The recipient an agency contact's unsubscribe token opts out."""
     def add_opt_out(self, recipient: str, at: datetime, *, event: AuditEvent) -> bool:
         """Recorded once (True); False if the recipient had already opted out."""
-    def opted_out(self, recipient: str) -> bool: ...
+    def opted_out(self, recipient: str) -> datetime | None:
+        """When the recipient last opted out (None: never)."""
     def claim_notice(self, notice_id: str, recipient: str, at: datetime, *, token_hash: str,
                      subscription_id: str | None = None) -> bool:
         """True for the one caller that claims this (notice, recipient), with the notice's

@@ -70,15 +70,24 @@ def confirm(token: str, *, deps: Deps) -> Subscription:
     return moved
 
 
+def unsubscribable(token: str, *, deps: Deps) -> SubscriptionState:
+    """What the unsubscribe link shows when opened, changing nothing (a mail scanner fetching it
+    unsubscribes nobody): where it stands now. Unknown links are 404."""
+    found, recipient = _by_unsubscribe_token(token, deps)
+    if found is not None:
+        return found.state
+    opted_out = deps.program_notices.opted_out(recipient) is not None
+    return SubscriptionState.UNSUBSCRIBED if opted_out else SubscriptionState.CONFIRMED
+
+
 def unsubscribe(token: str, *, deps: Deps) -> SubscriptionState:
-    """One click, from any notice (or the confirmation email): nothing more is sent. Repeating it is
-    fine. An agency contact's notice link opts that address out of the notices agencies get."""
-    repo, valid = deps.program_notices, _TOKEN.match(token or "")
-    found = repo.subscription_by_token(ids.digest(token)) if valid else None
+    """One click (the page's button, or a mail client's one-click post), from any notice or the
+    confirmation email: nothing more is sent to that address, by this subscription or any other it
+    made (the address is opted out with it, in the same write), until it confirms a new one.
+    Repeating it is fine. An agency contact's notice link opts that address out the same way."""
+    repo = deps.program_notices
+    found, recipient = _by_unsubscribe_token(token, deps)
     if found is None:
-        recipient = repo.recipient_by_token(ids.digest(token)) if valid else None
-        if recipient is None:
-            raise NotFound("This link is not valid.", code="subscription_not_found")
         repo.add_opt_out(recipient, deps.clock.now(), event=custody.event(
             OPERATOR_AGENCY, deps=deps, actor=PUBLIC, action="program.unsubscribed", target="agency_contact",
             details={"recipient": recipient[:16]}))
@@ -86,9 +95,21 @@ def unsubscribe(token: str, *, deps: Deps) -> SubscriptionState:
     if found.state is not SubscriptionState.UNSUBSCRIBED:
         moved = found.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED,
                                          "unsubscribed_at": deps.clock.now()})
-        repo.move_subscription(moved, found.state, event=_event(
+        repo.move_subscription(moved, found.state, opt_out=notices.recipient_key(found.email), event=_event(
             deps, PUBLIC, "program.unsubscribed", moved, {"was": found.state.value}))
     return SubscriptionState.UNSUBSCRIBED
+
+
+def _by_unsubscribe_token(token: str, deps: Deps) -> tuple[Subscription | None, str]:
+    """The subscription an unsubscribe token names, else the agency contact's recipient key; 404 for neither."""
+    repo, valid = deps.program_notices, _TOKEN.match(token or "")
+    found = repo.subscription_by_token(ids.digest(token)) if valid else None
+    if found is not None:
+        return found, notices.recipient_key(found.email)
+    recipient = repo.recipient_by_token(ids.digest(token)) if valid else None
+    if recipient is None:
+        raise NotFound("This link is not valid.", code="subscription_not_found")
+    return None, recipient
 
 
 def _check_confirmable(found: Subscription, now: datetime) -> None:
@@ -155,13 +176,15 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
         return report
     subscribers = list(deps.program_notices.confirmed_subscriptions())
     contacts = _participant_contacts(deps)
+    opted_out = _opt_outs([s.email for s in subscribers] + contacts, deps)
     for notice in todo:
         counts = dict.fromkeys(Delivery, 0)
         for sub in subscribers:
             if notices.tells(sub, notice):
-                counts[_send_to_subscriber(notice, sub, base_url, now, deps)] += 1
+                counts[_send_to_subscriber(notice, sub, base_url, now, deps, opted_out)] += 1
         for email in contacts:
-            counts[deliver(notice, email, base_url, None, now, deps)] += 1
+            quiet = notices.silenced(opted_out.get(notices.recipient_key(email)), None)
+            counts[Delivery.OPTED_OUT if quiet else deliver(notice, email, base_url, None, now, deps)] += 1
         if counts[Delivery.SENT] or counts[Delivery.FAILED]:
             deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM, action="program.notice_sent",
                                             target=f"use_case:{notice.use_case_id}",
@@ -174,18 +197,31 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
     return report
 
 
-def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps) -> Delivery:
+def _opt_outs(emails: list[str], deps: Deps) -> dict[str, datetime]:
+    """When each of these addresses last opted out (absent: never): read once a run per address,
+    not once per notice."""
+    found = {}
+    for recipient in dict.fromkeys(notices.recipient_key(email) for email in emails):
+        at = deps.program_notices.opted_out(recipient)
+        if at is not None:
+            found[recipient] = at
+    return found
+
+
+def _send_to_subscriber(notice: Notice, sub: Subscription, base_url: str, now: datetime, deps: Deps,
+                        opted_out: dict[str, datetime]) -> Delivery:
+    if notices.silenced(opted_out.get(notices.recipient_key(sub.email)), sub.confirmed_at):
+        return Delivery.OPTED_OUT  # the address unsubscribed through another of its subscriptions
     return deliver(notice, sub.email, base_url, sub.subscription_id, now, deps, language=sub.language)
 
 
 def deliver(notice: Notice, email: str, base_url: str, subscription_id: str | None, now: datetime,
             deps: Deps, *, language: str = "en") -> Delivery:
-    """One notice to one address: claimed, then sent, then its outcome written on the claim. Each
-    notice carries its own unsubscribe token, written with the claim (only its hash): a
-    subscriber's ends the subscription, an agency contact's opts that address out."""
+    """One notice to one address the run found not opted out: claimed, then sent, then its outcome
+    written on the claim. Each notice carries its own unsubscribe token, written with the claim
+    (only its hash): a subscriber's ends the subscription, an agency contact's opts that address out;
+    either way the address hears no more."""
     recipient, token = notices.recipient_key(email), ids.new_token()
-    if subscription_id is None and deps.program_notices.opted_out(recipient):
-        return Delivery.OPTED_OUT
     if not deps.program_notices.claim_notice(notice.notice_id, recipient, now, token_hash=ids.digest(token),
                                              subscription_id=subscription_id):
         return Delivery.ALREADY_SENT

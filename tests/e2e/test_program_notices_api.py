@@ -1,7 +1,8 @@
 """Change notices, feedback and the notice-period settings over HTTP on the local stack: a subscriber
 gets the confirmation email (captured from SES) and nothing else until its link is used; then one
 notice per change, however often the run repeats (the API's on-demand run and the scheduled handler
-alike); its one-click unsubscribe link stops the next ones. Feedback is stored as sent and listed for
+alike); its unsubscribe link opens a page whose button (or a mail client's one-click post) stops the
+next ones, to that address whichever subscription they came by. Feedback is stored as sent and listed for
 operators; agency keys get 403; bad input gets a 4xx, never a 500."""
 from __future__ import annotations
 
@@ -83,15 +84,45 @@ def test_subscribe_confirm_notify_once_and_unsubscribe(stack):
     assert len(mails(stack, email)) == 2
 
     stop = token(notices[0]["body"].split("unsubscribe?")[1])
+    looked = requests.get(f"{api}/transparency/unsubscribe", params={"token": stop}, headers=JSON)
+    assert (looked.status_code, looked.json()) == (200, {"state": "confirmed"})  # opening the link changes nothing
+    page = requests.get(f"{api}/transparency/unsubscribe", params={"token": stop})  # a mail scanner's fetch
+    assert page.status_code == 200 and f'action="unsubscribe?token={stop}"' in page.text, page.text
+    assert "form-action 'self'" in page.headers["Content-Security-Policy"]
+    one_click = requests.post(f"{api}/transparency/unsubscribe?token={stop}",
+                              data={"List-Unsubscribe": "One-Click"})  # RFC 8058, as mail clients post it
+    assert one_click.status_code == 200 and "text/html" in one_click.headers["Content-Type"], one_click.text
     left = requests.get(f"{api}/transparency/unsubscribe", params={"token": stop}, headers=JSON)
     assert (left.status_code, left.json()) == (200, {"state": "unsubscribed"})
-    assert requests.post(f"{api}/transparency/unsubscribe?token={stop}").status_code == 200  # one-click POST too
     announce(stack, op, title="After unsubscribing")
     run(op, stack)
     assert len(mails(stack, email)) == 2
     for method in ("GET", "POST"):
         refused = requests.request(method, f"{api}/transparency/confirm", params={"token": link}, headers=JSON)
         assert (refused.status_code, refused.json()["code"]) == (409, "subscription_ended")
+
+
+def test_an_address_subscribed_twice_hears_nothing_more_once_it_unsubscribes(stack):
+    """Two subscriptions of one address, both confirmed: one notice per change (one mailbox), and the
+    page's button on one notice's link stops the notices of both."""
+    email, api = f"twice-{uuid.uuid4().hex[:8]}@example.org", stack.api_url
+    op = stack.agency(stack.local.seed.operator_key)
+    for _ in range(2):
+        assert requests.post(f"{api}/transparency/subscriptions", json={"email": email}).status_code == 202
+    links = [token(m["body"]) for m in mails(stack, email)]
+    for link in links:
+        assert requests.post(f"{api}/transparency/confirm", params={"token": link}, headers=JSON).json() == {
+            "state": "confirmed"}
+    announce(stack, op, title="Told once")
+    run(op, stack)
+    notices = mails(stack, email)[2:]
+    assert [("Told once" in n["body"]) for n in notices] == [True]
+    stop = token(notices[0]["body"].split("unsubscribe?")[1])
+    pressed = requests.post(f"{api}/transparency/unsubscribe?token={stop}", data={"language": "en"})  # the button
+    assert pressed.status_code == 200 and "Unsubscribed" in pressed.text, pressed.text
+    announce(stack, op, title="Not told")
+    ran = run(op, stack)
+    assert len(mails(stack, email)) == 3 and ran["opted_out"] >= 1
 
 
 @pytest.mark.parametrize("path", ["confirm", "unsubscribe"])

@@ -106,7 +106,27 @@ def test_an_opt_out_is_recorded_once(world):
     assert not repo.opted_out(recipient)
     assert repo.add_opt_out(recipient, START, event=event(log_id, "program.unsubscribed"))
     assert not repo.add_opt_out(recipient, START, event=event(log_id, "program.unsubscribed"))
-    assert repo.opted_out(recipient) and log.waiting(log_id) == 1
+    assert repo.opted_out(recipient) == START and log.waiting(log_id) == 1
+
+
+def test_unsubscribing_a_subscription_opts_its_address_out_in_the_same_write(world):
+    repo, log = world
+    log_id, token, recipient = new_id(), ids.new_token(), ids.digest(new_id())
+    made = a_subscription()
+    repo.add_subscription(made, ids.digest(token), event=event(log_id, "program.subscription_requested"))
+    gone = made.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED, "unsubscribed_at": START})
+    with pytest.raises(Conflict):  # moved from a state it is not in: nothing written, no opt-out either
+        repo.move_subscription(gone, SubscriptionState.CONFIRMED, opt_out=recipient, event=event(log_id, "x"))
+    assert repo.opted_out(recipient) is None
+    repo.move_subscription(gone, SubscriptionState.PENDING, opt_out=recipient,
+                           event=event(log_id, "program.unsubscribed"))
+    assert repo.opted_out(recipient) == START and log.waiting(log_id) == 2
+    later = START + timedelta(days=3)  # unsubscribing again later (another subscription) moves the time on
+    again = a_subscription()
+    repo.add_subscription(again, ids.digest(ids.new_token()), event=event(log_id, "program.subscription_requested"))
+    repo.move_subscription(again.model_copy(update={"state": SubscriptionState.UNSUBSCRIBED, "unsubscribed_at": later}),
+                           SubscriptionState.PENDING, opt_out=recipient, event=event(log_id, "program.unsubscribed"))
+    assert repo.opted_out(recipient) == later
 
 
 def test_feedback_is_listed_newest_first_with_a_cursor(world):

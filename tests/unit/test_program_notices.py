@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from chalicelib import pages
+from chalicelib.domain import ids
 from chalicelib.domain import program_notices as rules
 from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
 from chalicelib.domain.models import OPERATOR_AGENCY, Principal, Role
@@ -204,6 +205,43 @@ def test_an_agency_contacts_notice_carries_a_link_that_opts_it_out(deps, agency)
     assert (report["sent"], report["opted_out"], report["done_before"]) == (0, 1, 1)
     assert len(mails_to(deps, "desk@springfield.example")) == 1
     assert [e.action for e in deps.audit.entries(OPERATOR_AGENCY)].count("program.unsubscribed") == 1
+
+
+def test_an_address_subscribed_twice_stops_getting_notices_once_it_unsubscribes_from_one(deps):
+    """Nothing makes a subscription unique per address: unsubscribing through one opts the address
+    out, so its other confirmed subscription is silent too; a subscription confirmed later is heard."""
+    first = subscribed(deps, "twice@example.org")
+    deps.clock.advance(minutes=5)
+    second = subscribed(deps, "Twice@Example.org")
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    report = service.run(BASE, deps=deps)
+    assert (report["sent"], report["already_sent"]) == (1, 1)  # one mailbox, told once
+    notice_link = token_in(mails_to(deps, "twice@example.org")[-1][1].split("unsubscribe?")[1])
+    assert service.unsubscribable(notice_link, deps=deps) is rules.SubscriptionState.CONFIRMED  # looking: no change
+    assert service.unsubscribe(notice_link, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED
+    assert service.unsubscribable(first, deps=deps) is rules.SubscriptionState.UNSUBSCRIBED
+    assert service.unsubscribable(second, deps=deps) is rules.SubscriptionState.CONFIRMED  # still, by itself
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps, title="Second"), deps=deps)
+    report = service.run(BASE, deps=deps)
+    assert (report["sent"], report["opted_out"]) == (0, 1)  # the other subscription, silenced
+    assert len(mails_to(deps, "twice@example.org")) + len(mails_to(deps, "Twice@Example.org")) == 3  # 2 + 1
+    deps.clock.advance(hours=1)
+    subscribed(deps, "twice@example.org")  # a new double opt-in is heard again
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps, title="Third"), deps=deps)
+    assert service.run(BASE, deps=deps)["sent"] == 1
+
+
+def test_opening_an_unsubscribe_link_changes_nothing(deps):
+    token = subscribed(deps)
+    events = len(list(deps.audit.entries(OPERATOR_AGENCY)))
+    assert service.unsubscribable(token, deps=deps) is rules.SubscriptionState.CONFIRMED
+    assert deps.program_notices.subscription_by_token(ids.digest(token)).state is rules.SubscriptionState.CONFIRMED
+    assert len(list(deps.audit.entries(OPERATOR_AGENCY))) == events
+    with pytest.raises(NotFound):
+        service.unsubscribable("x" * 43, deps=deps)
 
 
 def test_every_active_admin_of_a_participant_is_told_and_officers_and_revoked_admins_are_not(deps, agency):
