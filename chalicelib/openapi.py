@@ -12,7 +12,6 @@ Built once, on the first GET /openapi.json, never at import (the cold start stay
 from __future__ import annotations
 
 import ast
-import copy
 import dataclasses
 import functools
 import importlib
@@ -96,17 +95,11 @@ def model_of(view: Any) -> type[BaseModel] | None:
 
 def routes(app: Any) -> Iterator[tuple[str, str, Any]]:
     """Each route, its entry's view the handler itself (app.py registers thin views that load it)."""
-    from .lazy_routes import real_view
+    from .lazy_routes import handler_entry
 
     for path in sorted(app.routes):
         for method, entry in sorted(app.routes[path].items()):
-            yield path, method, _with_view(entry, real_view(entry.view_function))
-
-
-def _with_view(entry: Any, view: Any) -> Any:
-    found = copy.copy(entry)
-    found.view_function = view
-    return found
+            yield path, method, handler_entry(entry)
 
 
 class AnswerSchema(GenerateJsonSchema):
