@@ -21,9 +21,6 @@ from chalice.app import Blueprint, Chalice, RouteEntry
 # (path, methods, module, handler name, authorizer name or None, content types)
 Route = tuple[str, tuple[str, ...], str, str, str | None, tuple[str, ...]]
 
-# Every module that defines routes, in the order app.py used to register their blueprints.
-ROUTE_MODULES = ("agency", "operator", "public", "sharing", "keys", "program", "program_operator", "openapi",
-                 "resumable", "program_public", "portals")
 TABLE_FILE = Path(__file__).with_name("route_table.py")
 
 
@@ -76,12 +73,20 @@ def handler_entry(entry: RouteEntry) -> RouteEntry:
 
 # --- the table, from the blueprints ------------------------------------------------------------
 
+def route_modules() -> list[str]:
+    """Every module of chalicelib/api/ but the shared one (a new route module is found without a list)."""
+    api = Path(__file__).with_name("api")
+    return sorted(f"chalicelib.api.{path.stem}" for path in api.glob("*.py") if path.stem not in ("__init__", "common"))
+
+
 def blueprints() -> list[Blueprint]:
     """Every route blueprint (imports every route module: for the table and its test, not a cold start)."""
-    found = []
-    for short in ROUTE_MODULES:
-        module = importlib.import_module(f"chalicelib.api.{short}")
-        found += [v for k, v in vars(module).items() if isinstance(v, Blueprint) and k.endswith("_api")]
+    from chalicelib.api.common import auth
+
+    found: list[Blueprint] = []
+    for name in route_modules():
+        module = importlib.import_module(name)
+        found += [v for v in vars(module).values() if isinstance(v, Blueprint) and v is not auth and v not in found]
     return found
 
 

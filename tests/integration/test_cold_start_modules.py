@@ -11,7 +11,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from chalicelib.lazy_routes import ROUTE_MODULES
+from chalicelib.lazy_routes import route_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ AT_IMPORT_ONLY = {"chalicelib.domain.errors", "chalicelib.domain.limits"}
 
 # Never loaded by the citizen's first request: other routes' code, and what only they use.
 NOT_FOR_THE_CITIZEN = {
-    *(f"chalicelib.api.{name}" for name in ROUTE_MODULES if name != "public"),
+    *(name for name in route_modules() if name != "chalicelib.api.public"),
     "chalicelib.views", "chalicelib.pages", "chalicelib.portal_pages", "chalicelib.openapi",
     *(f"chalicelib.services.{name}" for name in (
         "access_requests", "agencies", "captures", "citizen_links", "exports", "ingest", "keys", "notify",
