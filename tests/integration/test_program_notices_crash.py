@@ -63,9 +63,11 @@ def subscribed(confirm: bool) -> dict[str, Any]:
 
 
 def subscription_state(case: dict[str, Any]) -> Any:
-    found = bootstrap.deps().program_notices.subscription_by_token(ids.digest(case["token"]))
+    repo = bootstrap.deps().program_notices
+    found = repo.subscription_by_token(ids.digest(case["token"]))
     assert found is not None
-    return found.state, operator_events(case["target"])
+    opted_out = repo.opted_out(rules.recipient_key(case["email"])) is not None  # written with the move, or not
+    return found.state, opted_out, operator_events(case["target"])
 
 
 def rules_setup() -> dict[str, Any]:

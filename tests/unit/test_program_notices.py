@@ -234,6 +234,24 @@ def test_an_address_subscribed_twice_stops_getting_notices_once_it_unsubscribes_
     assert service.run(BASE, deps=deps)["sent"] == 1
 
 
+def test_a_claim_that_fails_for_another_reason_fails_the_run_and_the_notice_stays_open(deps, monkeypatch):
+    """A throttled claim is no "already sent": the run stops (and is retried), the notice is not
+    marked done, and the next run sends it."""
+    from botocore.exceptions import ClientError
+
+    subscribed(deps)
+    deps.clock.advance(hours=1)
+    operator.announce_use_case(OP, use_case(deps), deps=deps)
+    busy = ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "busy"},
+                        "CancellationReasons": [{"Code": "ThrottlingError"}]}, "TransactWriteItems")
+    claim = deps.program_notices.claim_notice
+    monkeypatch.setattr(deps.program_notices, "claim_notice", lambda *a, **k: (_ for _ in ()).throw(busy))
+    with pytest.raises(ClientError):
+        service.run(BASE, deps=deps)
+    monkeypatch.setattr(deps.program_notices, "claim_notice", claim)
+    assert service.run(BASE, deps=deps)["sent"] == 1
+
+
 def test_opening_an_unsubscribe_link_changes_nothing(deps):
     token = subscribed(deps)
     events = len(list(deps.audit.entries(OPERATOR_AGENCY)))
