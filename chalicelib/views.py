@@ -8,11 +8,26 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain.models import CitizenLink, EvidenceFile, FileStatus, Listing, Origin, RejectCode, Review, Submission
+from .domain.models import (
+    CitizenLink,
+    EvidenceFile,
+    FileStatus,
+    Listing,
+    Origin,
+    RejectCode,
+    Review,
+    Submission,
+    SubmissionStatus,
+)
 from .domain.ports import PresignedPost
 from .services.resumable import MultipartOffer
 
 _SHOWN = ConfigDict(from_attributes=True)  # a view is read off its record
+
+
+def _absent(value: Any) -> bool:
+    """For `exclude_if`: a field left out of the answer when it has nothing to say."""
+    return value is None
 
 
 class LinkView(CitizenLink):
@@ -40,7 +55,7 @@ class SubmissionFile(EvidenceFile):
 
     model_config = _SHOWN
     key: str = Field(exclude=True)
-    download_url: str | None = Field(default=None, exclude_if=lambda url: url is None)
+    download_url: str | None = Field(default=None, exclude_if=_absent)
 
 
 class SubmissionView(Submission):
@@ -72,16 +87,12 @@ class CaptureView(BaseModel):
     model_config = ConfigDict(defer_build=True)
     capture_id: str
     case_ref: str
-    origin: str
-    status: str
+    origin: Origin
+    status: SubmissionStatus
     files: list[CaptureFile]
 
 
 V = TypeVar("V", bound=SubmissionView)
-
-
-def _absent(value: Any) -> bool:
-    return value is None
 
 
 class UploadSlot(FileView):
@@ -172,18 +183,6 @@ class SharedItems(Listing):
 
 
 
-def link_view(link: CitizenLink) -> dict[str, Any]:
-    return LinkView.model_validate(link).model_dump(mode="json")
-
-
-def file_view(file: EvidenceFile) -> dict[str, Any]:
-    return FileView.model_validate(file).model_dump(mode="json")
-
-
-def submission_view(submission: Submission, download_urls: dict[str, str] | None = None) -> dict[str, Any]:
-    return submission_model(submission, download_urls).model_dump(mode="json")
-
-
 def submission_model(submission: Submission, download_urls: dict[str, str] | None = None, *,
                      view: type[V] = SubmissionView, **extra: Any) -> V:  # type: ignore[assignment]
     """The submission as `view` shows it (SubmissionView or one that adds `extra` fields)."""
@@ -195,6 +194,6 @@ def submission_model(submission: Submission, download_urls: dict[str, str] | Non
 
 def capture_view(capture: Submission, signed: list[tuple[EvidenceFile, PresignedPost]]) -> CaptureView:
     """A capture and one upload form per file it signed (the form is bound to that file's key)."""
-    return CaptureView(capture_id=capture.submission_id, case_ref=capture.case_ref, origin=capture.origin.value,
-                       status=capture.status.value,
+    return CaptureView(capture_id=capture.submission_id, case_ref=capture.case_ref, origin=capture.origin,
+                       status=capture.status,
                        files=[CaptureFile.model_validate(f.model_dump() | {"upload": post}) for f, post in signed])
