@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
 from .domain.errors import (
+    Busy,
     Conflict,
     DeliveryFailed,
     DomainError,
@@ -43,6 +45,7 @@ STATUS: dict[type[DomainError], int] = {
     UnsupportedMedia: 415,
     RateLimited: 429,
     DeliveryFailed: 502,
+    Busy: 503,
 }
 
 C = TypeVar("C", bound=BaseModel)
@@ -65,7 +68,7 @@ def error_response(error: DomainError) -> Response:
     if error.details is not None:
         body["details"] = error.details
     headers: dict[str, str | list[str]] = dict(NO_STORE)
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Busy):
         headers["Retry-After"] = str(error.retry_after)
     return Response(body=body, status_code=status_of(error), headers=headers)
 
@@ -86,9 +89,25 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except DomainError as error:
             return error_response(error)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in TRANSIENT and not _condition_failed(error):
+                return error_response(Busy("Too many changes at once; nothing was done. Try again in a moment."))
+            return _internal_error()
         except Exception:
             return _internal_error()
     return wrapper
+
+
+# AWS answers that mean "not now" rather than "no": a caller that sends the same request again succeeds.
+TRANSIENT = frozenset({"TransactionCanceledException", "TransactionConflictException", "ThrottlingException",
+                       "ProvisionedThroughputExceededException", "RequestLimitExceeded", "SlowDown",
+                       "ServiceUnavailable", "InternalServerError"})
+
+
+def _condition_failed(error: ClientError) -> bool:
+    """A transaction refused by a condition is a real refusal, not a busy moment (a bug if it got here)."""
+    reasons = error.response.get("CancellationReasons") or []
+    return any((reason or {}).get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
 def _internal_error() -> Response:

@@ -61,3 +61,11 @@ class UnsupportedMedia(DomainError):
 
 class DeliveryFailed(DomainError):
     code = "delivery_failed"
+
+
+class Busy(DomainError):
+    """AWS refused for now (throttled, or another write met the same item at the same instant):
+    nothing was done, and the same request may be sent again after `retry_after` seconds."""
+
+    code = "busy"
+    retry_after = 1

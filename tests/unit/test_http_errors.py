@@ -120,3 +120,33 @@ def test_a_dead_links_page_names_the_agency_and_how_to_reach_it_escaped():
     assert "Este enlace lo envió" in html and "<PD>" not in html
     _, anonymous = pages.error_page("link_not_found", "en")
     assert "{{" not in anonymous
+
+
+def _aws_error(code: str, reasons: list | None = None) -> Exception:
+    from botocore.exceptions import ClientError
+
+    answer: dict = {"Error": {"Code": code, "Message": "m"}}
+    if reasons is not None:
+        answer["CancellationReasons"] = reasons
+    return ClientError(answer, "TransactWriteItems")
+
+
+@pytest.mark.parametrize("error", [
+    _aws_error("TransactionCanceledException", [{"Code": "None"}, {"Code": "TransactionConflict"}]),
+    _aws_error("ThrottlingException"), _aws_error("ProvisionedThroughputExceededException")])
+def test_aws_saying_not_now_is_a_503_to_retry_not_a_500(error, log_lines):
+    """Two callers writing one item at the same instant: the loser is told to send it again."""
+    @handled
+    def view():
+        raise error
+    response = view()
+    assert (response.status_code, response.body["code"], response.headers["Retry-After"]) == (503, "busy", "1")
+
+
+@pytest.mark.parametrize("error", [
+    _aws_error("TransactionCanceledException", [{"Code": "ConditionalCheckFailed"}]), _aws_error("AccessDenied")])
+def test_aws_saying_no_is_still_a_500_naming_the_request(error, log_lines):
+    @handled
+    def view():
+        raise error
+    assert view().status_code == 500
