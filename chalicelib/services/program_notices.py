@@ -186,7 +186,8 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
             quiet = notices.silenced(opted_out.get(notices.recipient_key(email)), None)
             counts[Delivery.OPTED_OUT if quiet else deliver(notice, email, base_url, None, now, deps)] += 1
         if counts[Delivery.SENT] or counts[Delivery.FAILED]:
-            deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM, action="program.notice_sent",
+            deps.audit.record(custody.event(OPERATOR_AGENCY, deps=deps, actor=SYSTEM,
+                                            action="program.change_notice_sent",
                                             target=f"use_case:{notice.use_case_id}",
                                             outcome="success" if not counts[Delivery.FAILED] else "partial",
                                             details={"notice": notice.notice_id, "kind": notice.kind.value,

@@ -108,7 +108,7 @@ def test_a_confirmed_subscriber_gets_each_notice_once_however_often_the_run_repe
     assert (again["done_before"], again["already_sent"]) == (1, 0)  # skipped whole: no claim tried again
     (subject, text), = mails_to(deps, "reader@example.org")[1:]
     assert "Better <b>redaction</b>" in text and f"{BASE}/transparency/unsubscribe?token=" in text
-    assert "program.notice_sent" in [e.action for e in deps.audit.entries(OPERATOR_AGENCY)]
+    assert "program.change_notice_sent" in [e.action for e in deps.audit.entries(OPERATOR_AGENCY)]
 
 
 @pytest.mark.parametrize("base", [None, ""])
