@@ -12,11 +12,13 @@ Browsers reach S3 through the stack's TCP relay (infra/relay.py), which counts t
 Prints; asserts nothing (tests/integration/test_bench_scripts.py runs --quick and checks behaviour).
 
     .venv/bin/python bench/upload_page.py [--size-mib 512] [--rounds 3] [--cut-size-mib 1024] [--cut-s 5] [--quick]
+        [--part-mib N] [--set KEY=JSON ...] [--variant KEY=JSON,... ...]   (--cut-size-mib 0: no cut run)
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -78,15 +80,24 @@ def wait(predicate: Any, timeout: float) -> None:
 
 
 def page_upload(browser: Any, stack: Any, path: Path, *, cut_at: float | None = None,
-                cut_s: float = 0) -> dict[str, Any]:
+                cut_s: float = 0, tuning: dict[str, Any] | None = None) -> dict[str, Any]:
     """Upload through the page; times from the click to 'all in S3' and to the verdict."""
     link = new_link(stack, "BENCH-UPLOAD")
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.set_default_timeout(60_000)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text) if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: console.append(str(error)))
     page.goto(link["url"])
     page.wait_for_selector("#form:not([hidden])")
     page.set_input_files("#file-input", [str(path)])
+    for key, value in (tuning or {}).items():  # an experiment: CitizenTransfer.cfg overrides
+        if key == "no_hashing":  # an experiment: what the page costs without hashing or reading
+            page.evaluate("() => { window.hashwasm = undefined; window.CitizenTransfer.cfg.hashInWorker = false; }")
+        else:
+            page.evaluate("([k, v]) => { window.CitizenTransfer.cfg[k] = v; }", [key, value])
+    page.evaluate("() => performance.mark('click')")
     bytes_before = stack.relay.bytes_up
     started = time.perf_counter()
     page.click("#send")
@@ -95,16 +106,42 @@ def page_upload(browser: Any, stack: Any, path: Path, *, cut_at: float | None = 
         stack.relay.cut()
         time.sleep(cut_s)
         stack.relay.restore()
-    wait(lambda: any(s in row_state(page) for s in ("is-checking", "is-verified", "is-refused", "is-failed")),
-         timeout=3600)
+    try:
+        wait(lambda: any(s in row_state(page) for s in ("is-checking", "is-verified", "is-refused", "is-failed")),
+             timeout=float(os.environ.get("BENCH_WAIT_S", "3600")))
+    except TimeoutError:
+        raise TimeoutError(f"stuck at {row_state(page)!r}; the page said {console[-5:]}") from None
     sent_s = time.perf_counter() - started
     page.locator("#confirmation").wait_for(state="visible", timeout=600_000)
     verdict_s = time.perf_counter() - started
     sent_bytes = stack.relay.bytes_up - bytes_before
+    marks = page.evaluate("() => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])")
     context.close()
     files = requests.get(f"{stack.api_url}/agency/submissions/{link['link_id']}", timeout=60,
                          headers={"Authorization": f"Bearer {stack.seed.officer_key}"}).json()["files"]
-    return {"sent_s": sent_s, "verdict_s": verdict_s, "bytes": sent_bytes, "files": files}
+    return {"sent_s": sent_s, "verdict_s": verdict_s, "bytes": sent_bytes, "files": files, "marks": marks}
+
+
+def where_time_went(marks: list[list[Any]]) -> str:
+    """From the page's marks (cfg.trace): when hashing, signing and sending ran, in seconds from the
+    first part's hashing; a part's hash, wait for its URL and PUT on average."""
+    at: dict[str, float] = {name: ms / 1000 for name, ms in marks}
+    if "hash:1" not in at:
+        return "  (no marks)"
+    zero = at.get("click", at["hash:1"])
+    numbers = sorted(int(name.split(":")[1]) for name in at if name.startswith("sent:"))
+
+    def mean(first: str, then: str) -> float:
+        spans = [at[f"{then}:{n}"] - at[f"{first}:{n}"] for n in numbers if f"{first}:{n}" in at]
+        return sum(spans) / max(1, len(spans))
+
+    hashed = [at[f"hashed:{n}"] for n in numbers if f"hashed:{n}" in at]
+    return (f"  marks (s from the click): parts {len(numbers)} first_hash {at['hash:1'] - zero:.2f} "
+            f"last_hashed {max(hashed) - zero:.2f} first_put {at['put:1'] - zero:.2f} "
+            f"last_sent {max(at[f'sent:{n}'] for n in numbers) - zero:.2f} complete {at['complete'] - zero:.2f} "
+            f"completed {at.get('completed', 0) - zero:.2f} "
+            f"signs {sum(1 for name in at if name.startswith('sign:'))} | mean per part: hash "
+            f"{mean('hash', 'hashed'):.2f} hashed->put {mean('hashed', 'put'):.2f} put {mean('put', 'sent'):.2f}")
 
 
 def boto3_upload(stack: Any, path: Path) -> float:
@@ -116,6 +153,47 @@ def boto3_upload(stack: Any, path: Path) -> float:
     started = time.perf_counter()
     s3.upload_file(str(path), os.environ["EVIDENCE_BUCKET"], f"bench/{path.name}")
     return time.perf_counter() - started
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    return {key: json.loads(value) for key, value in (item.split("=", 1) for item in text.split(",") if item)}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this process (moto, the relay, boto3), its child processes that are
+    Chromium, and the others (chalice local), read from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2:].split()
+            stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+    totals = {"bench": stats[os.getpid()][2], "chromium": 0.0, "chalice": 0.0}
+    for pid, (ppid, name, cpu) in stats.items():
+        parent = ppid
+        while parent not in (0, 1, os.getpid()) and parent in stats:
+            parent = stats[parent][0]
+        if parent == os.getpid() and pid != os.getpid():
+            totals["chromium" if "chrom" in name or "headless" in name else "chalice"] += cpu
+    return totals
+
+
+def measured(run: Any) -> dict[str, Any]:
+    """`run()`'s result with the CPU seconds each kind of process spent meanwhile."""
+    before = cpu_seconds()
+    result: dict[str, Any] = run()
+    after = cpu_seconds()
+    return result | {"cpu": {kind: after[kind] - before.get(kind, 0.0) for kind in after}}
+
+
+def cpu_text(results: list[dict[str, Any]]) -> str:
+    best = min(results, key=lambda r: r["sent_s"])["cpu"]
+    return " ".join(f"{kind} {seconds:.1f}" for kind, seconds in best.items())
 
 
 def one_verified_copy(result: dict[str, Any], sha256: str) -> bool:
@@ -130,10 +208,18 @@ def main() -> None:
     parser.add_argument("--cut-s", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="page and boto3 runs each, alternated; the best of each")
     parser.add_argument("--quick", action="store_true", help="24 and 30 MiB, 6 MiB threshold, 5 MiB parts, 1 s cut")
+    parser.add_argument("--part-mib", type=int, default=0, help="the server's part size (default: the app's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="an experiment: override the page's CitizenTransfer.cfg[KEY]")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=JSON,...",
+                        help="an experiment: one more page run per round with these settings")
     args = parser.parse_args()
     size, cut_size, cut_s = (24, 30, 1.0) if args.quick else (args.size_mib, args.cut_size_mib, args.cut_s)
     args.rounds = 1 if args.quick else args.rounds
     small = {"MULTIPART_THRESHOLD_BYTES": str(6 * MIB), "MULTIPART_PART_BYTES": str(5 * MIB)} if args.quick else {}
+    if args.part_mib:
+        small["MULTIPART_PART_BYTES"] = str(args.part_mib * MIB)
+    tuning = parse_settings(",".join(args.set))
     from playwright.sync_api import sync_playwright
 
     from infra.local_stack import LocalStack
@@ -146,19 +232,34 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "bench.mp4"
             digest = make_video(video, size * MIB)
-            pages, boto3_times = [], []
+            variants = [("as built", tuning)] + [(text, {**tuning, **parse_settings(text)}) for text in args.variant]
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
+            boto3_runs: list[dict[str, Any]] = []
             for round_ in range(args.rounds):  # alternate the order: the box's load drifts
-                if round_ % 2:
-                    boto3_times.append(boto3_upload(stack, video))
-                pages.append(page_upload(browser, stack, video))
-                if not round_ % 2:
-                    boto3_times.append(boto3_upload(stack, video))
-            page = min(pages, key=lambda p: p["sent_s"])
-            boto3_s = min(boto3_times)
-            print(f"page_upload size_mib {size} page_s {page['sent_s']:.2f} boto3_s {boto3_s:.2f} "
-                  f"ratio {boto3_s / page['sent_s']:.2f} verdict_s {page['verdict_s']:.2f} "
-                  f"verified {all(one_verified_copy(p, digest) for p in pages)} rounds {args.rounds}")
+                turn: list[Any] = [None] + variants
+                for entry in turn[round_ % len(turn):] + turn[:round_ % len(turn)]:
+                    if entry is None:
+                        boto3_runs.append(measured(lambda: {"sent_s": boto3_upload(stack, video)}))
+                    else:
+                        name, settings = entry
+                        runs[name].append(measured(lambda s=settings: page_upload(browser, stack, video, tuning=s)))
+            boto3_s = min(r["sent_s"] for r in boto3_runs)
+            print(f"boto3 size_mib {size} best_s {boto3_s:.2f} each "
+                  + " ".join(f"{r['sent_s']:.2f}" for r in boto3_runs) + f" | cpu_s {cpu_text(boto3_runs)}")
+            for name, results in runs.items():
+                page = min(results, key=lambda p: p["sent_s"])
+                print(f"page_upload [{name}] size_mib {size} page_s {page['sent_s']:.2f} boto3_s {boto3_s:.2f} "
+                      f"ratio {boto3_s / page['sent_s']:.2f} verdict_s {page['verdict_s']:.2f} "
+                      f"verified {all(one_verified_copy(p, digest) for p in results)} rounds {args.rounds} "
+                      f"load {os.getloadavg()[0]:.1f}")
+                print("  each round: " + " ".join(f"{p['sent_s']:.2f}" for p in results)
+                      + f" | cpu_s {cpu_text(results)}")
+                if dict(variants)[name].get("trace"):
+                    for result in results:
+                        print(where_time_went(result["marks"]))
             video.unlink()
+            if not cut_size:
+                return
             digest = make_video(video, cut_size * MIB)
             cut = page_upload(browser, stack, video, cut_at=0.35, cut_s=cut_s)
             print(f"cut size_mib {cut_size} cut_at 0.35 cut_s {cut_s:g} sent_mib {cut['bytes'] / MIB:.0f} "

@@ -23,6 +23,7 @@ ASSETS = {
     "forms.css": "text/css; charset=utf-8",
     "hash-wasm-sha256.js": "application/javascript; charset=utf-8",
     "citizen-transfer.js": "application/javascript; charset=utf-8",
+    "citizen-hashing.js": "application/javascript; charset=utf-8",
 }
 _FILES = {"hash-wasm-sha256.js": "vendor/hash-wasm-sha256.umd.min.js"}  # vendored (web/vendor/README.md)
 # Each page's problem as the domain error it is, so its status comes from http.STATUS like the API's.
@@ -164,9 +165,11 @@ def _e(value: object) -> str:
 # --- the transparency page's forms (plain HTML posts: the page runs no script) ------------------------
 
 def upload_page_headers(upload_origin: str) -> dict[str, str | list[str]]:
-    """The upload page's headers: it may compile WebAssembly (the vendored SHA-256), never eval."""
+    """The upload page's headers: it may compile WebAssembly (the vendored SHA-256), never eval, and
+    hash in a worker of its own (citizen-hashing.js)."""
     headers = security_headers(upload_origin)
-    csp = str(headers["Content-Security-Policy"]).replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+    csp = str(headers["Content-Security-Policy"]).replace(
+        "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'")
     return headers | {"Content-Security-Policy": csp}
 
 
@@ -221,7 +224,7 @@ def program_message_page(outcome: str, language: str, problem: str | None = None
 
     form = "" if action is None else (  # the hidden field last: the button's paragraph keeps its margin
         f'<form method="post" action="{html.escape(action)}"><p><button class="button button-primary" '
-        f'type="submit">{text("program.confirm_ask.button")}</button></p>'
+        f'type="submit">{text(f"program.{outcome}.button")}</button></p>'
         f'<input type="hidden" name="language" value="{html.escape(language)}"></form>')
     return (_read("program-message.html")
             .replace("{{lang}}", html.escape(language if language in strings else "en"))

@@ -9,11 +9,17 @@
   'use strict';
 
   const cfg = {
-    partParallel: 4,        // parts in flight at once
+    partParallel: 6,        // parts in flight at once (Chromium opens at most 6 connections a host)
     stallMs: 20000,         // no bytes for this long: abort that request and send it again
     backoffMs: [1000, 2000, 4000, 8000, 15000, 30000],
     hashChunk: 4 * 1024 * 1024,
+    hashInWorker: true,     // hashing in a Web Worker (citizen-hashing.js), off the page's thread
+    partDigest: 'webcrypto', // each part's SHA-256: 'webcrypto' (its own thread) or 'wasm'
+    hashLagBytes: 32 * 1024 * 1024,  // how far the whole-file hash may trail the part checksums
+    trace: false,           // performance.mark() at each step of a part (bench/upload_page.py)
   };
+
+  function mark(name) { if (cfg.trace) performance.mark(name); }
 
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
@@ -37,33 +43,66 @@
 
   /* ---------- hashing ---------- */
 
-  function toHex(buffer) {
-    return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+  // citizen-hashing.js, next to this script: run as a Web Worker, so the page's thread only moves bytes.
+  const hashingUrl = new URL('citizen-hashing.js', document.currentScript.src).href;
+
+  // A file's hasher in a worker: {part(start, end, checksum), digest(), close()}, each a promise.
+  function workerHasher(file) {
+    const worker = new Worker(hashingUrl);
+    const pending = new Map();
+    let nextId = 0;
+    const failAll = (message) => {
+      for (const waiter of pending.values()) waiter.fail(new Error(message));
+      pending.clear();
+    };
+    worker.addEventListener('message', (event) => {
+      const waiter = pending.get(event.data.id);
+      pending.delete(event.data.id);
+      if (event.data.error != null) waiter.fail(new Error(event.data.error));
+      else waiter.ok(event.data.value);
+    });
+    worker.addEventListener('error', (event) => { event.preventDefault(); failAll('the hashing worker failed'); });
+    const call = (op, args) => new Promise((ok, fail) => {
+      pending.set(nextId, { ok, fail });
+      worker.postMessage({ id: nextId, op, args });
+      nextId += 1;
+    });
+    const close = () => { worker.terminate(); failAll('hashing stopped'); };
+    return call('open', { file, partDigest: cfg.partDigest, lagBytes: cfg.hashLagBytes }).then(() => ({
+      part: (start, end, checksum) => call('part', [start, end, checksum]),
+      digest: () => call('digest'),
+      close,
+    }), (err) => { close(); throw err; });
   }
 
-  function toBase64(buffer) {
-    let text = '';
-    for (const b of new Uint8Array(buffer)) text += String.fromCharCode(b);
-    return btoa(text);
+  // The worker's hasher, else the same code on this thread; null when this browser cannot hash
+  // incrementally (the server still hashes what it receives, and S3 checks what it can).
+  async function openHasher(file) {
+    if (cfg.hashInWorker && window.Worker) {
+      try {
+        return await workerHasher(file);
+      } catch (err) { /* hashed on this thread below */ }
+    }
+    if (!window.hashwasm || !window.hashwasm.createSHA256 || !window.CitizenHashing) return null;
+    const opened = await window.CitizenHashing.openFile(file, window.hashwasm, cfg.partDigest, cfg.hashLagBytes);
+    return { part: opened.part, digest: async () => opened.digest(), close: () => {} };
   }
 
   // The whole file's SHA-256, read in chunks: the file is never all in memory. Null when this
-  // browser cannot hash incrementally (the server still hashes what it receives).
+  // browser cannot hash incrementally.
   async function hashFile(file, onChunk) {
-    if (!window.hashwasm || !window.hashwasm.createSHA256) return null;
-    const hasher = await window.hashwasm.createSHA256();
-    hasher.init();
-    for (let start = 0; start < file.size; start += cfg.hashChunk) {
-      const chunk = await file.slice(start, Math.min(file.size, start + cfg.hashChunk)).arrayBuffer();
-      hasher.update(new Uint8Array(chunk));
-      if (onChunk) onChunk(start + chunk.byteLength);
+    const hasher = await openHasher(file);
+    if (!hasher) return null;
+    try {
+      for (let start = 0; start < file.size; start += cfg.hashChunk) {
+        const end = Math.min(file.size, start + cfg.hashChunk);
+        await hasher.part(start, end, false);
+        if (onChunk) onChunk(end);
+      }
+      return await hasher.digest();
+    } finally {
+      hasher.close();
     }
-    return hasher.digest('hex');
-  }
-
-  async function partChecksum(buffer) {
-    if (!window.crypto || !crypto.subtle) return null;
-    return toBase64(await crypto.subtle.digest('SHA-256', buffer));
   }
 
   /* ---------- one request with a stall watch ---------- */
@@ -118,7 +157,8 @@
   // browser's hash. `progress(bytes)` gets the bytes of the file S3 holds or is receiving.
   async function sendInParts(opts) {
     const { api, base, file, onProgress, onRetry } = opts;
-    const held = await persist(() => api(base + '/parts'), onRetry);
+    // `offer`: the declaration's answer for an upload created just now, so nothing to ask S3.
+    const held = opts.offer ? Object.assign({ parts: [] }, opts.offer) : await persist(() => api(base + '/parts'), onRetry);
     if (held.status && held.status !== 'awaiting_upload') return held;  // assembled already
     const partSize = held.part_size;
     const total = held.parts_total;
@@ -131,24 +171,28 @@
       onProgress(Math.min(file.size, bytes), total - done.size);
     };
     report();
-    // One reader goes through the file in order, once: each part's bytes feed the whole-file
-    // hash and, for a part S3 lacks, its own checksum; the part is then queued for the senders
-    // with its URL already being signed. The reader stays at most two rounds of parts ahead.
-    const hasher = window.hashwasm && window.hashwasm.createSHA256 ? await window.hashwasm.createSHA256() : null;
-    if (hasher) hasher.init();
+    // One reader goes through the file in order, once (in the hashing worker): each part's bytes
+    // feed the whole-file hash and, for a part S3 lacks, its own checksum. A part is queued for the
+    // senders as soon as it is asked for; its URL is signed once its checksum is known. The reader
+    // stays at most two rounds of parts ahead, so the worker holds one part's bytes at a time.
+    const hasher = await openHasher(file);
     const ready = [];
     const waiting = [];
     let readAll = false;
     const changed = () => { while (waiting.length) waiting.shift()(); };
     const until = async (condition) => { while (!condition()) await new Promise((resolve) => waiting.push(resolve)); };
-    // URLs for parts read ahead are asked for together: one API call for every part queued
+    // URLs for parts hashed ahead are asked for together: one API call for every part hashed
     // while the previous call was out (the API answers one call at a time locally).
     let previous = Promise.resolve();
     let gathering = null;
     const signAhead = (entry) => {
       if (!gathering) {
         const parts = [];
-        const call = previous.then(() => { gathering = null; return api(base + '/parts', { parts }); });
+        const call = previous.then(() => {
+          gathering = null;
+          mark('sign:' + parts.map((p) => p.part_number).join(','));
+          return api(base + '/parts', { parts });
+        });
         previous = call.catch(() => null);
         gathering = { parts, call };
       }
@@ -161,14 +205,21 @@
         for (let number = 1; number <= total; number += 1) {
           await until(() => ready.length < 2 * cfg.partParallel);
           const start = (number - 1) * partSize;
+          const end = Math.min(file.size, start + partSize);
+          const wanted = !done.has(number);
+          mark('hash:' + number);
+          const hashed = hasher ? hasher.part(start, end, wanted) : Promise.resolve(null);
+          if (!wanted) {
+            await hashed;  // feeds the whole-file hash only
+            continue;
+          }
+          const ask = hashed.then((checksum) => {
+            mark('hashed:' + number);
+            return { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
+          });
           // Sent as a Blob: Chromium streams it from the file (an ArrayBuffer body was about 5x slower).
-          const body = file.slice(start, Math.min(file.size, start + partSize));
-          const bytes = await body.arrayBuffer();
-          if (hasher) hasher.update(new Uint8Array(bytes));
-          if (done.has(number)) continue;
-          const checksum = await partChecksum(bytes);
-          const ask = { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
-          ready.push({ number, body, ask, signing: signAhead(ask.parts[0]) });
+          ready.push({ number, body: file.slice(start, end), ask, 
+                   signing: ask.then((a) => signAhead(a.parts[0]), () => null) });
           changed();
         }
       } finally {
@@ -178,16 +229,19 @@
     })();
 
     const sendPart = async (item) => {
-      const { number, body, ask } = item;
+      const { number, body } = item;
+      const ask = await item.ask;  // a hashing failure fails the file: never sent unchecked
       await persist(async (tries) => {
         moving.set(number, 0);
         const first = tries === 0 ? await item.signing : null;  // signed again on a retry (or if it failed)
         const part = first || (await api(base + '/parts', ask)).parts[0];
+        mark('put:' + number);
         try {
           await send('PUT', part.url, body, part.headers, (loaded) => { moving.set(number, loaded); report(); });
         } finally {
           moving.delete(number);
         }
+        mark('sent:' + number);
       }, onRetry);
       done.set(number, body.size);
       report();
@@ -203,10 +257,17 @@
     };
     const senders = [];
     for (let i = 0; i < cfg.partParallel; i += 1) senders.push(sender());
-    await Promise.all(senders.concat([reader]));
-    const sha256 = hasher ? hasher.digest('hex') : null;
-    return persist(() => api(base + '/complete', sha256 ? { sha256: sha256 } : {}), onRetry);
+    try {
+      await Promise.all(senders.concat([reader]));
+      const sha256 = hasher ? await hasher.digest() : null;
+      mark('complete');
+      const verdict = await persist(() => api(base + '/complete', sha256 ? { sha256: sha256 } : {}), onRetry);
+      mark('completed');
+      return verdict;
+    } finally {
+      if (hasher) hasher.close();
+    }
   }
 
-  window.CitizenTransfer = { cfg, send, persist, hashFile, sendInParts, whenOnline, Refused, sleep };
+  window.CitizenTransfer = { cfg, send, persist, hashFile, openHasher, sendInParts, whenOnline, Refused, sleep };
 }());

@@ -566,6 +566,7 @@
       const upload = response.uploads[index];
       item.fileId = upload.file_id;
       item.upload = upload;
+      item.freshOffer = upload.multipart || null;  // just created: S3 holds none of its parts yet
       item.sha256 = files[index].sha256 || null;
       setStatus(item, 'waiting');
     });
@@ -593,7 +594,9 @@
       setStatus(item, 'uploading');
       const multipart = item.upload ? !!item.upload.multipart : await isMultipart(item);
       if (multipart) {
-        await T.sendInParts({ api: callApi, base: '/uploads/' + item.fileId, file: blobWithType(item),
+        const offer = item.freshOffer;
+        item.freshOffer = null;  // a later try asks the server which parts it holds
+        await T.sendInParts({ api: callApi, base: '/uploads/' + item.fileId, file: blobWithType(item), offer: offer,
                               onRetry: onRetry, onProgress: (bytes) => {
                                 item.sent = bytes;
                                 if (item.status !== 'uploading' && navigator.onLine !== false) setStatus(item, 'uploading');

@@ -6,6 +6,7 @@ mobile network would (the browser's own offline switch does not cut loopback).""
 # ruff: noqa: F811 - `page` is the shared browser fixture, imported and used by name
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import time
@@ -94,6 +95,43 @@ def test_a_large_file_survives_a_cut_connection_and_arrives_byte_identical(stack
     assert stored["status"] == "verified" and stored["size"] == SIZE
     assert stored["sha256"] == hashlib.sha256(data).hexdigest() == stored["client_sha256"]
     assert hashlib.sha256(stored_bytes(stored["download_url"])).hexdigest() == stored["sha256"]
+    assert problems.csp_violations() == []
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["in-a-worker", "no-worker"])
+def test_each_part_carries_its_own_sha256_hashed_off_the_page_thread_when_it_can(
+    stack: Any, page: Any, tmp_path: Path, worker: bool,
+) -> None:
+    """One pass of hashing gives both the part checksums S3 checks and the whole file's hash; in a
+    Web Worker when the browser starts one, else on the page's own thread, never skipped."""
+    if not worker:
+        page.add_init_script("delete window.Worker;")
+    workers: list[str] = []
+    page.on("worker", lambda started: workers.append(started.url))
+    puts: dict[int, str | None] = {}
+
+    def seen(request: Any) -> None:
+        if request.method == "PUT" and "partNumber=" in request.url:
+            number = int(request.url.split("partNumber=")[1].split("&")[0])
+            puts[number] = request.all_headers().get("x-amz-checksum-sha256")
+    page.on("request", seen)
+    link = create_link(stack, f"CASE-HASH-{int(worker)}")
+    video = tmp_path / "march.mp4"
+    data = big_video(video)
+    problems = PageProblems(page)
+    open_upload_page(page, link["url"])
+    page.set_input_files("#file-input", [str(video)])
+    page.click("#send")
+    confirmed(page)
+
+    part = 5 * 1024 * 1024  # the session stack's part size
+    expected = {n + 1: base64.b64encode(hashlib.sha256(data[n * part:(n + 1) * part]).digest()).decode()
+                for n in range(-(-SIZE // part))}
+    assert puts == expected
+    assert [url.rsplit("/", 1)[-1] for url in workers] == (["citizen-hashing.js"] if worker else [])
+    (stored,) = stored_files(stack, link)
+    assert stored["status"] == "verified", stored.get("reject_code")
+    assert stored["client_sha256"] == hashlib.sha256(data).hexdigest()
     assert problems.csp_violations() == []
 
 
