@@ -425,3 +425,10 @@ def test_a_subscriber_is_written_to_in_the_language_it_chose(deps):
     assert text.startswith("Se anuncia un nuevo uso de datos de las agencias: Búsqueda (versión 1).")
     assert "Para dejar de recibir estos avisos, abra: " in text
 
+
+
+@pytest.mark.parametrize(("language", "label", "not_label"), [("en", "Stop the notices", "Confirm"),
+                                                               ("es", "Dejar de recibirlos", "Confirmar")])
+def test_the_unsubscribe_page_button_says_what_it_does(language, label, not_label):
+    page = pages.program_message_page("unsubscribe_ask", language, action="transparency/unsubscribe?token=t")
+    assert f">{label}</button>" in page and f">{not_label}</button>" not in page
