@@ -82,8 +82,8 @@ def set_agency_license(agency_id: str) -> Response:
 @handled
 def set_agency_time_zone(agency_id: str) -> Response:
     me, cmd = operator(agency_id), parse(SetTimeZone, body())
-    return json_response(TimeZoneSet.model_validate(
-        licensing.set_time_zone(agency_id, cmd.time_zone, deps=bootstrap.deps(), actor=me.actor)))
+    return json_response(licensing.set_time_zone(agency_id, cmd.time_zone, deps=bootstrap.deps(),
+                                                 actor=me.actor))  # built with TimeZoneSet
 
 
 @operator_api.route("/operator/program/extend", methods=["POST"], authorizer=agency_key)
@@ -102,8 +102,8 @@ def extend_program() -> Response:
 def set_quota() -> Response:
     me, cmd = operator(), parse(SetQuota, body())
     known_id(cmd.agency_id)
-    return json_response(QuotaSet.model_validate(licensing.set_quota(
-        cmd.quota_bytes, agency_id=cmd.agency_id, kind=cmd.kind or "none", deps=bootstrap.deps(), actor=me.actor)))
+    return json_response(licensing.set_quota(cmd.quota_bytes, agency_id=cmd.agency_id, kind=cmd.kind or "none",
+                                             deps=bootstrap.deps(), actor=me.actor))  # built with QuotaSet
 
 
 @operator_api.route("/operator/countries/{country}", methods=["PUT"], authorizer=agency_key)

@@ -23,7 +23,7 @@ program_api = Blueprint(__name__)
 @documented(response=service.ProgramView)
 @handled
 def view_program() -> Response:
-    return json_response(service.ProgramView.model_validate(service.view(caller(), deps=bootstrap.deps())))
+    return json_response(service.view(caller(), deps=bootstrap.deps()))  # built with ProgramView
 
 
 @program_api.route("/agency/program/tier2", methods=["POST"], authorizer=agency_key)

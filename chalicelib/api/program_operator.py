@@ -140,8 +140,9 @@ def set_settings() -> Response:
 def list_feedback() -> Response:
     """The public's feedback from the transparency page, newest first (`limit`, `cursor`)."""
     me, query = operator(), params()
-    return json_response(FeedbackPage.model_validate(program_feedback.list_feedback(
-        me, limit=int_param(query, "limit", 50), cursor=query.get("cursor"), deps=bootstrap.deps())))
+    return json_response(program_feedback.list_feedback(me, limit=int_param(query, "limit", 50),
+                                                        cursor=query.get("cursor"),
+                                                        deps=bootstrap.deps()))  # built with FeedbackPage
 
 
 @program_operator_api.route(BASE + "/notices/run", methods=["POST"], authorizer=agency_key)

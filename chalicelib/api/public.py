@@ -40,7 +40,7 @@ def citizen_page(token: str) -> Response:
 @handled
 def citizen_session(token: str) -> Response:
     limit_caller(Rule.CITIZEN_READ)
-    return json_response(LinkSession.model_validate(citizen_uploads.open_link(token, deps=bootstrap.deps())))
+    return json_response(citizen_uploads.open_link(token, deps=bootstrap.deps()))  # built with LinkSession
 
 
 @public_api.route("/c/{token}/uploads", methods=["POST"])

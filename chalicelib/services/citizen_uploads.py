@@ -81,17 +81,11 @@ def open_link(token: str, *, deps: Deps) -> dict[str, Any]:
     """What the upload page needs to know. Nothing here identifies the case or the citizen."""
     link, submission = resolve(token, deps=deps)
     agency, _ = _usable_agency(link, submission, deps)
-    return {
-        "agency_name": agency.name,
-        "language": link.language,
-        "note": link.note,
-        "expires_at": link.expires_at.isoformat(),
-        "max_files": link.max_files,
-        "files_declared": links.slots_held(submission, deps.clock.now()) if submission else 0,
-        "max_file_bytes": deps.max_upload_bytes,
-        "multipart_threshold": deps.multipart_threshold,
-        "allowed_types": sorted(media.ALLOWED_TYPES),
-    }
+    return LinkSession(
+        agency_name=agency.name, language=link.language, note=link.note, expires_at=link.expires_at,
+        max_files=link.max_files, files_declared=links.slots_held(submission, deps.clock.now()) if submission else 0,
+        max_file_bytes=deps.max_upload_bytes, multipart_threshold=deps.multipart_threshold,
+        allowed_types=sorted(media.ALLOWED_TYPES)).model_dump(mode="json")
 
 
 def request_uploads(

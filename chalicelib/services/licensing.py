@@ -254,7 +254,7 @@ def set_quota(quota_bytes: int, *, agency_id: str | None = None, kind: str | Lic
     deps.licenses.save(lic.model_copy(update={"quota_bytes": quota_bytes}), event=_event(
         deps, agency_id, actor, "free_access.quota_changed", f"agency:{agency_id}",
         details={"from": lic.quota_bytes, "to": quota_bytes, "used": used}))
-    return {"quota_bytes": quota_bytes, "agency_id": agency_id, "kind": lic.kind.value, "used_bytes": used}
+    return QuotaSet(quota_bytes=quota_bytes, agency_id=agency_id, kind=lic.kind.value, used_bytes=used).model_dump()
 
 
 def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, actor: str) -> dict[str, Any]:
@@ -264,7 +264,7 @@ def _set_kind_quota(quota_bytes: int, kind: LicenseKind, deps: LicensingDeps, ac
     deps.licenses.save_settings(settings.model_copy(update={"program_quota_bytes": quotas}), event=_event(
         deps, OPERATOR_LOG, actor, "free_access.quota_changed", "program",
         details={"kind": kind.value, "from": settings.program_quota_bytes.get(kind), "to": quota_bytes}))
-    return {"quota_bytes": quota_bytes, "agency_id": None, "kind": kind.value, "used_bytes": None}
+    return QuotaSet(quota_bytes=quota_bytes, agency_id=None, kind=kind.value, used_bytes=None).model_dump()
 
 
 def set_country_date(country: str, available_from: date, *, deps: LicensingDeps,
@@ -287,8 +287,8 @@ def set_time_zone(agency_id: str, zone: str | None, *, deps: LicensingDeps, acto
     Returns the zone set and the one in effect."""
     agency = require_agency(agency_id, deps)
     changed = agency.model_copy(update={"time_zone": time_zones.parse_zone(zone) if zone else None})
-    result = {"agency_id": agency_id, "time_zone": changed.time_zone,
-              "effective": time_zone(changed, deps.licenses.get(agency_id))}
+    result = TimeZoneSet(agency_id=agency_id, time_zone=changed.time_zone,
+                         effective=time_zone(changed, deps.licenses.get(agency_id))).model_dump()
     deps.agencies.save_agency(changed, event=_event(
         deps, agency_id, actor, "agency.time_zone_set", f"agency:{agency_id}",
         details={"from": agency.time_zone, "to": changed.time_zone, "effective": result["effective"]}))

@@ -109,18 +109,17 @@ def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
     for versions in by_case.values():
         now_v, next_v = uc.applying(versions), uc.upcoming(versions)
         if now_v and current.tier.includes(now_v.tier) and current.takes_new_data:
-            applying.append(now_v.model_dump(mode="json"))
+            applying.append(now_v)
         if next_v:
-            announced.append(next_v.model_dump(mode="json"))
+            announced.append(next_v)
     requests: list[rules.WithdrawalRequest | rules.RemovalRequest] = [
         *deps.program.withdrawals(principal.agency_id), *deps.program.removals(principal.agency_id)]
-    return {
-        "tier": current.tier.value, "state": current.state.value, "since": _day(current.since),
-        "tier_2_since": _day(current.tier_2_since), "basis": current.basis, "terms_version": current.terms_version,
-        "takes_new_data": current.takes_new_data, "use_cases_applying": applying, "use_cases_announced": announced,
-        "open_requests": [request_view(r, today).model_dump(mode="json")
-                          for r in sorted(requests, key=lambda r: r.due_on) if r.done_at is None],
-    }
+    made = ProgramView(
+        tier=current.tier, state=current.state, since=current.since, tier_2_since=current.tier_2_since,
+        basis=current.basis, terms_version=current.terms_version, takes_new_data=current.takes_new_data,
+        use_cases_applying=applying, use_cases_announced=announced,
+        open_requests=[request_view(r, today) for r in sorted(requests, key=lambda r: r.due_on) if r.done_at is None])
+    return made.model_dump(mode="json")
 
 
 def accept_tier_2(principal: Principal, version: str, sha256: str, *, deps: Deps) -> rules.Acceptance:
@@ -179,10 +178,6 @@ def require_admin(principal: Principal, deps: Deps) -> None:
 def _event(principal: Principal, deps: Deps, action: str, target: str, details: dict[str, Any]) -> Any:
     return custody.event(principal.agency_id, deps=deps, actor=principal.actor, action=action, target=target,
                          details=details)
-
-
-def _day(day: Any) -> str | None:
-    return day.isoformat() if day is not None else None
 
 
 PUBLIC_FIELDS = tuple(name for name, field in PublicVersion.model_fields.items() if not field.exclude)

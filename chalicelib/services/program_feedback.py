@@ -48,4 +48,4 @@ class FeedbackPage(BaseModel):
 def list_feedback(me: Principal, *, limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:
     require_operator(me)
     items, next_cursor = deps.program_notices.list_feedback(limit=max(1, min(limit, 100)), cursor=cursor)
-    return {"items": [f.model_dump(mode="json") for f in items], "next_cursor": next_cursor}
+    return FeedbackPage(items=items, next_cursor=next_cursor).model_dump(mode="json")
