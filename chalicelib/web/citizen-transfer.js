@@ -62,12 +62,14 @@
       else waiter.ok(event.data.value);
     });
     worker.addEventListener('error', (event) => { event.preventDefault(); failAll('the hashing worker failed'); });
+    let closed = false;
     const call = (op, args) => new Promise((ok, fail) => {
+      if (closed) throw new Error('hashing stopped');
       pending.set(nextId, { ok, fail });
       worker.postMessage({ id: nextId, op, args });
       nextId += 1;
     });
-    const close = () => { worker.terminate(); failAll('hashing stopped'); };
+    const close = () => { closed = true; worker.terminate(); failAll('hashing stopped'); };
     return call('open', { file, partDigest: cfg.partDigest, lagBytes: cfg.hashLagBytes }).then(() => ({
       part: (start, end, checksum) => call('part', [start, end, checksum]),
       digest: () => call('digest'),
@@ -217,6 +219,7 @@
             mark('hashed:' + number);
             return { parts: [checksum ? { part_number: number, sha256: checksum } : { part_number: number }] };
           });
+          ask.catch(() => null);  // its sender reports a failure; a part never sent has none to report
           // Sent as a Blob: Chromium streams it from the file (an ArrayBuffer body was about 5x slower).
           ready.push({ number, body: file.slice(start, end), ask, 
                    signing: ask.then((a) => signAhead(a.parts[0]), () => null) });
