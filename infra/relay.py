@@ -73,10 +73,12 @@ class Relay:
             self._refusing.set()
         with self._lock:
             doomed = list(self._open)
-        for sock in doomed:
-            with suppress(OSError):
+        for sock in doomed:  # closed with linger 0 and no shutdown: the peer gets a reset, never a clean
+            with suppress(OSError):  # end of stream (moto would store a part cut short as if it were whole)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        self._drop(*doomed)
+            sock.close()
+            with self._lock:
+                self._open.discard(sock)
 
     def freeze(self) -> None:
         """Stop moving bytes (connections stay open: what a stalled mobile link looks like)."""
