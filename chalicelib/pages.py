@@ -231,4 +231,5 @@ def program_message_page(outcome: str, language: str, problem: str | None = None
             .replace("{{title}}", text(f"program.{outcome}.title"))
             .replace("{{message}}", html.escape(problem) if problem is not None else text(f"program.{outcome}.message"))
             .replace("{{form}}", form)
+            .replace("{{header}}", text("transparency.header"))
             .replace("{{back}}", text("program.back")))
