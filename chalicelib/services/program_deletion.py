@@ -37,7 +37,8 @@ def run(*, deps: ProgramDeps) -> dict[str, Any]:
     now = deps.base.clock.now()
     done = [enforce(r, deps=deps, now=now) for r in list(deps.base.program.open_requests()) if r.requested_at <= now]
     followed = follow_retention(deps=deps, now=now)
-    left = [r for r in deps.base.program.open_requests() if r.requested_at <= now]
+    finished = {d["request_id"] for d in done}  # the due index is read eventually: it may still list these
+    left = [r for r in deps.base.program.open_requests() if r.requested_at <= now and r.request_id not in finished]
     near = [r.request_id for r in left if rules.days_left(deletion_due(r), now.date()) <= NEAR_DUE_DAYS]
     return {"requests": done, "retention_followed": followed, "open": len(left), "near_due_not_done": near}
 
