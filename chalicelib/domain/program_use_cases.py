@@ -4,6 +4,7 @@ period after its announcement, and only once activated; a material edit waits fo
 while the version before it keeps applying. Pure: time comes in as `now`."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import Enum
 
@@ -88,6 +89,14 @@ def retire(versions: list[UseCaseVersion], *, now: datetime) -> list[UseCaseVers
     if not open_:
         raise Conflict("The use case is already retired.", code="use_case_retired")
     return [v.model_copy(update={"state": UseCaseState.RETIRED, "retired_at": now}) for v in open_]
+
+
+def by_use_case(versions: Iterable[UseCaseVersion]) -> dict[str, list[UseCaseVersion]]:
+    """Versions grouped by their use case, each group in the order read."""
+    grouped: dict[str, list[UseCaseVersion]] = {}
+    for version in versions:
+        grouped.setdefault(version.use_case_id, []).append(version)
+    return grouped
 
 
 def applying(versions: list[UseCaseVersion]) -> UseCaseVersion | None:

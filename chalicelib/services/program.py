@@ -102,9 +102,7 @@ def view(principal: Principal, *, deps: Deps) -> dict[str, Any]:
     """`GET /agency/program`: tier, since when, terms, use cases in force and announced, open requests."""
     access.allow(principal, access.Capability.READ, deps=deps)
     current, today = participation(principal.agency_id, deps=deps), deps.clock.now().date()
-    by_case: dict[str, list[uc.UseCaseVersion]] = {}
-    for version in deps.program.all_use_case_versions():
-        by_case.setdefault(version.use_case_id, []).append(version)
+    by_case = uc.by_use_case(deps.program.all_use_case_versions())
     applying, announced = [], []
     for versions in by_case.values():
         now_v, next_v = uc.applying(versions), uc.upcoming(versions)
@@ -187,9 +185,7 @@ def transparency(*, deps: Deps) -> dict[str, Any]:
     """`GET /transparency.json`, for anyone: every use case with the versions ever announced (drafts
     are the operator's), oldest version first, and which one applies now and which is announced
     next. Read from the use cases' own partition (a query, never a scan); who edited is not shown."""
-    by_case: dict[str, list[uc.UseCaseVersion]] = {}
-    for version in deps.program.all_use_case_versions():
-        by_case.setdefault(version.use_case_id, []).append(version)
+    by_case = uc.by_use_case(deps.program.all_use_case_versions())
     items = []
     for use_case_id, versions in by_case.items():
         shown = sorted(uc.public_versions(versions), key=lambda v: v.version)

@@ -22,7 +22,7 @@ from ..domain.limits import Check, Rule
 from ..domain.models import OPERATOR_AGENCY, Agency, Role
 from ..domain.program import Tier
 from ..domain.program_notices import Delivery, Notice, Subscription, SubscriptionState
-from ..domain.program_use_cases import UseCaseVersion
+from ..domain.program_use_cases import by_use_case
 from . import custody, limits
 from .deps import Deps
 from .program import participation
@@ -166,9 +166,7 @@ def run(base_url: str, *, deps: Deps, now: datetime | None = None) -> dict[str, 
     had their turn is marked done, so the next days' runs skip it at the cost of one read (a
     subscriber confirmed, or an agency joining, after that is not told of it)."""
     now = now or deps.clock.now()
-    by_case: dict[str, list[UseCaseVersion]] = {}
-    for version in deps.program.all_use_case_versions():
-        by_case.setdefault(version.use_case_id, []).append(version)
+    by_case = by_use_case(deps.program.all_use_case_versions())
     due = notices.due([n for versions in by_case.values() for n in notices.notices(versions)], now)
     todo = [n for n in due if not deps.program_notices.notice_done(n.notice_id)]
     report: dict[str, Any] = {"notices": len(due), "done_before": len(due) - len(todo)} | {d.value: 0 for d in Delivery}

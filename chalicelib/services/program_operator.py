@@ -132,9 +132,7 @@ def retire_terms(me: Principal, version: str, *, deps: Deps) -> rules.TermsVersi
 def list_use_cases(me: Principal, *, deps: Deps) -> list[dict[str, Any]]:
     """Every use case with all its versions (drafts included: this is the operator's view)."""
     require_operator(me)
-    by_case: dict[str, list[uc.UseCaseVersion]] = {}
-    for version in deps.program.all_use_case_versions():
-        by_case.setdefault(version.use_case_id, []).append(version)
+    by_case = uc.by_use_case(deps.program.all_use_case_versions())
     return [{"use_case_id": key, "applying": _number(uc.applying(vs)), "upcoming": _number(uc.upcoming(vs)),
              "versions": [v.model_dump(mode="json") for v in vs]} for key, vs in sorted(by_case.items())]
 
