@@ -46,7 +46,8 @@ def _fixers(parameters: dict[str, Any], outputs: dict[str, str]) -> list[reconci
         region=boto3.session.Session().region_name or "us-east-1",
         attributes={"EvidenceKey.Arn": outputs["EvidenceKeyArn"], "EvidenceBucket.Arn": f"arn:aws:s3:::{bucket}"},
     )
-    fixers = reconcile.bucket_fixers(
+    fixers = reconcile.key_policy_fixers(boto3.client("kms"))
+    fixers += reconcile.bucket_fixers(
         boto3.client("s3"), bucket, resolve(resources["EvidenceBucket"]["Properties"]),
         resolve(resources["EvidenceBucketPolicy"]["Properties"]["PolicyDocument"]),
     )

@@ -4,6 +4,7 @@ property straight from the template with the service API, then reads it back: if
 not hold it, start-up fails loudly rather than running on a stack that differs from production."""
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ def table_fixers(db: Any, table: str, props: dict[str, Any]) -> list[Fixer]:
             lambda: db.describe_time_to_live(TableName=table)["TimeToLiveDescription"].get("AttributeName")
             == ttl["AttributeName"]))
     return fixers
+
+
+def key_policy_fixers(kms: Any) -> list[Fixer]:
+    """moto's CloudFormation stores a key's KeyPolicy as an object, not JSON text, and then fails
+    every DescribeKey of that key with a 500 (it parses the policy as text): store it as text."""
+    def policy(key_id: str) -> Any:
+        return kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+
+    def as_text(key_id: str) -> None:
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy(key_id)))
+
+    return [Fixer(f"KMS key {key['KeyId']}: policy as JSON text", functools.partial(as_text, key["KeyId"]),
+                  functools.partial(lambda key_id: isinstance(policy(key_id), str), key["KeyId"]))
+            for key in kms.list_keys()["Keys"]]
 
 
 def program_fixers(s3: Any, kms: Any, bucket: str, props: dict[str, Any], signing_alias: str) -> list[Fixer]:
