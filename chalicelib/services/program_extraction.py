@@ -66,11 +66,13 @@ def check_run(versions: list[uc.UseCaseVersion], technique: str | None, today: d
 
 
 def extract(use_case_id: str, *, deps: ProgramDeps, technique: str | None = None, k: int = deidentify.MIN_K,
-            actor: str = SYSTEM, participants: list[Participant] | None = None) -> dict[str, Any]:
+            actor: str = SYSTEM, participants: list[Participant] | None = None,
+            as_of: datetime | None = None) -> dict[str, Any]:
     """One run for one use case; returns counts. Refusals are audited in the operator's log, then raised.
-    `participants`: the agencies taking part now, when the caller already read them (a daily run reads
-    every agency's participation once, not once per use case)."""
-    base, now = deps.base, deps.base.clock.now()
+    `participants`: the agencies taking part, when the caller already read them (a daily run reads
+    every agency's participation once, not once per use case), at `as_of`: the run acts as of that
+    moment, so a removal or withdrawal made since is undone after the write, never missed."""
+    base, now = deps.base, as_of or deps.base.clock.now()
     try:
         deidentify.check_k(k)
         version, declared = check_run(base.program.use_case_versions(use_case_id), technique, now.date())
@@ -102,15 +104,17 @@ def extract_all(*, deps: ProgramDeps) -> dict[str, Any]:
     schedule's run fails visibly (its error alarm) and tomorrow's run tries it again."""
     runs: dict[str, Any] = {}
     failed: list[str] = []
+    read_at: datetime | None = None
     participants: list[Participant] | None = None
     for use_case_id in sorted({v.use_case_id for v in deps.base.program.all_use_case_versions()}):
         versions = deps.base.program.use_case_versions(use_case_id)
         if uc.applying(versions) is None:
             continue
         if participants is None:
+            read_at = deps.base.clock.now()
             participants = list(_participants(deps.base))
         try:
-            runs[use_case_id] = extract(use_case_id, deps=deps, participants=participants)
+            runs[use_case_id] = extract(use_case_id, deps=deps, participants=participants, as_of=read_at)
         except DomainError as refused:
             runs[use_case_id] = {"refused": refused.code}
         except Exception:  # noqa: BLE001 - one use case's fault must not starve the others

@@ -168,11 +168,31 @@ def test_a_use_case_failing_unexpectedly_does_not_stop_the_others_and_the_run_st
     use_case(deps, use_case_id="uc2")
     real = extraction.extract
 
-    def flaky(use_case_id, *, deps, participants=None):
+    def flaky(use_case_id, *, deps, participants=None, as_of=None):
         if use_case_id == "uc1":
             raise OSError("the disk is full")
-        return real(use_case_id, deps=deps, participants=participants)
+        return real(use_case_id, deps=deps, participants=participants, as_of=as_of)
     monkeypatch.setattr(extraction, "extract", flaky)
     with pytest.raises(extraction.ExtractionFailed, match="uc1"):
         extraction.extract_all(deps=deps)
     assert len(deps.store.lineages) == 1  # uc2 ran
+
+
+def test_a_removal_made_during_the_daily_run_is_honoured_by_the_use_cases_after_it(monkeypatch) -> None:
+    """The run reads every participant's removals once, then extracts use case after use case: a
+    removal made in between is not in that read, so what it names must be undone after the write."""
+    deps = seeded()
+    use_case(deps, use_case_id="uc2")
+    real = extraction.extract
+
+    def slow_day(use_case_id, *, deps, participants=None, as_of=None):
+        if use_case_id == "uc2":  # the admin removes s0 while uc1 is being extracted
+            deps.base.clock.advance(minutes=5)
+            program.request_removal(Principal(agency_id="a1", role=Role.AGENCY_ADMIN, key_id="adm"), ["s0"], None,
+                                    deps=deps.base)
+            deps.base.clock.advance(minutes=5)
+        return real(use_case_id, deps=deps, participants=participants, as_of=as_of)
+    monkeypatch.setattr(extraction, "extract", slow_day)
+    extraction.extract_all(deps=deps)
+    held = {(lin.use_case_id, s) for lin in deps.store.lineages.values() for s in lin.sources}
+    assert ("uc2", "a1/s0") not in held
