@@ -57,7 +57,11 @@ class Relay:
         except OSError:
             pass
         finally:
-            self._drop(source, sink)
+            if up:  # the browser went away (a reload, an aborted part): S3 must see a reset, not a short body
+                self._reset(sink)
+                self._drop(source)
+            else:
+                self._drop(source, sink)
 
     def _drop(self, *sockets: socket.socket) -> None:
         for sock in sockets:
@@ -73,12 +77,17 @@ class Relay:
             self._refusing.set()
         with self._lock:
             doomed = list(self._open)
-        for sock in doomed:  # closed with linger 0 and no shutdown: the peer gets a reset, never a clean
-            with suppress(OSError):  # end of stream (moto would store a part cut short as if it were whole)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.close()
-            with self._lock:
-                self._open.discard(sock)
+        for sock in doomed:
+            self._reset(sock)
+
+    def _reset(self, sock: socket.socket) -> None:
+        """Close with linger 0 and no shutdown: the peer gets a reset, never a clean end of stream
+        (moto would store a part cut short as if it were whole; S3 refuses a body shorter than sent)."""
+        with suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+        with self._lock:
+            self._open.discard(sock)
 
     def freeze(self) -> None:
         """Stop moving bytes (connections stay open: what a stalled mobile link looks like)."""
