@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
+from . import aws_errors
 from .domain.errors import (
     Busy,
     Conflict,
@@ -90,24 +91,13 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
         except DomainError as error:
             return error_response(error)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in TRANSIENT and not _condition_failed(error):
+            if aws_errors.transient(error):
                 return error_response(Busy("Too many changes at once; nothing was done. Try again in a moment."))
             return _internal_error()
         except Exception:
             return _internal_error()
     return wrapper
 
-
-# AWS answers that mean "not now" rather than "no": a caller that sends the same request again succeeds.
-TRANSIENT = frozenset({"TransactionCanceledException", "TransactionConflictException", "ThrottlingException",
-                       "ProvisionedThroughputExceededException", "RequestLimitExceeded", "SlowDown",
-                       "ServiceUnavailable", "InternalServerError"})
-
-
-def _condition_failed(error: ClientError) -> bool:
-    """A transaction refused by a condition is a real refusal, not a busy moment (a bug if it got here)."""
-    reasons = error.response.get("CancellationReasons") or []
-    return any((reason or {}).get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
 def _internal_error() -> Response:

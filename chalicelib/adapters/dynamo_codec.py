@@ -12,14 +12,13 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from .. import aws_errors
 from ..domain.errors import Conflict, InvalidInput
 from ..domain.models import AuditEvent
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 _CURSOR_VALUE = re.compile(r"^[A-Za-z0-9#._-]{1,200}$")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-_CANCELLED = "TransactionCanceledException"
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
@@ -54,24 +53,9 @@ def conflicts_as(message: str, code: str = "conflict", *, busy_too: bool = False
     try:
         yield
     except ClientError as exc:
-        if condition_failed(exc) or (busy_too and exc.response["Error"]["Code"] == _CANCELLED):
+        if aws_errors.condition_failed(exc) or (busy_too and aws_errors.code(exc) == aws_errors.CANCELLED):
             raise Conflict(message, code=code) from exc
         raise
-
-
-def condition_failed(exc: ClientError) -> bool:
-    """A write refused by its condition (for a transaction: by one of its items' conditions)."""
-    if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-        return True
-    return exc.response["Error"]["Code"] == _CANCELLED and bool(failed_items(exc))
-
-
-def failed_items(exc: BaseException | None) -> list[int]:
-    """The positions of a cancelled transaction's items whose condition failed (none for other errors)."""
-    if not isinstance(exc, ClientError):
-        return []
-    reasons = exc.response.get("CancellationReasons") or []
-    return [n for n, reason in enumerate(reasons) if (reason or {}).get("Code") == "ConditionalCheckFailed"]
 
 
 def encode_cursor(last_key: dict[str, Any] | None, fields: tuple[str, ...]) -> str | None:

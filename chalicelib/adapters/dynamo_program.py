@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..aws_errors import failed_items
 from ..domain.errors import Conflict
 from ..domain.models import AuditEvent
 from ..domain.program import Acceptance, Contract, RemovalRequest, TermsVersion, WithdrawalRequest
 from ..domain.program_use_cases import UseCaseVersion
-from .dynamo_codec import DynamoBase, failed_items, from_item, to_item
+from .dynamo_codec import DynamoBase, from_item, to_item
 
 PROGRAM = "PROGRAM"
 REQUESTS = "PROGRAM_REQUESTS"

@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from chalicelib.adapters.dynamo_codec import conflicts_as, failed_items
+from chalicelib.adapters.dynamo_codec import conflicts_as
 from chalicelib.adapters.dynamo_program_notices import DynamoProgramNotices
+from chalicelib.aws_errors import failed_items
 from chalicelib.domain.errors import Conflict
 
 AT = datetime(2026, 1, 5, tzinfo=timezone.utc)
