@@ -20,7 +20,8 @@ once (a warm-up sample per app) and then answers it from memory (about a millise
 the same request again in the same process. Samples interleave the apps. Prints medians and the
 ratio; asserts nothing (the suite runs `--quick` only to keep it working).
 
-    .venv/bin/python bench/cold_start.py [--runs 15] [--quick] [--pyc] [--bare-import] [--importtime FILE] [--modules]
+    .venv/bin/python bench/cold_start.py [--runs 15] [--quick] [--pyc] [--bare-import]
+        [--importtime FILE] [--profile FILE] [--modules]
 
 `--pyc` measures what `./dev package` ships (infra/package.py): chalicelib/ with unchecked-hash .pyc,
 compiled by the same call; app.py stays source in every app, as Chalice packages it.
@@ -210,10 +211,15 @@ class Sample(NamedTuple):
     loaded: dict[str, list[str]]  # our modules loaded by the import, and those the first request added
 
 
-def sample(cwd: Path, env: dict[str, str], event: dict[str, Any], importtime: Path | None = None) -> Sample:
-    """One fresh interpreter; `importtime` keeps its -X importtime report."""
+def sample(cwd: Path, env: dict[str, str], event: dict[str, Any], importtime: Path | None = None,
+           profile: Path | None = None) -> Sample:
+    """One fresh interpreter; `importtime` keeps its -X importtime report, `profile` its cProfile stats."""
     flags = ["-X", "importtime"] if importtime else []
-    done = subprocess.run([sys.executable, *flags, "-c", CHILD.format(event=event)], cwd=cwd, env=env,
+    code = ["-c", CHILD.format(event=event)]
+    if profile:  # cProfile runs a file, not -c
+        (cwd / "cold_start_child.py").write_text(CHILD.format(event=event))
+        code = ["-m", "cProfile", "-o", str(profile), "cold_start_child.py"]
+    done = subprocess.run([sys.executable, *flags, *code], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
     lines = [line.split(maxsplit=1) for line in done.stdout.splitlines()]
     timed = [values.split() for tag, values in lines if tag == "COLD_START"]
@@ -241,6 +247,7 @@ def main() -> None:
     parser.add_argument("--pyc", action="store_true", help="chalicelib/ with the bytecode ./dev package ships")
     parser.add_argument("--bare-import", action="store_true", help="also print the bare import comparison")
     parser.add_argument("--importtime", type=Path, help="write one sample of app.py's -X importtime report here")
+    parser.add_argument("--profile", type=Path, help="write one sample of app.py's cProfile stats here")
     parser.add_argument("--modules", action="store_true",
                         help="only print which of our modules the import and the first request load (JSON)")
     args = parser.parse_args()
@@ -282,6 +289,8 @@ def main() -> None:
                     samples[name].append(sample(package, env, events[name]))
             if args.importtime:  # where the time goes: import and first request, per module
                 sample(packages["ours"], env, events["ours"], importtime=args.importtime)
+            if args.profile:  # where the time goes, per function: .venv/bin/python -m pstats FILE
+                sample(packages["ours"], env, events["ours"], profile=args.profile)
         missed = proxy.forwarded - recorded
         if args.bare_import:
             floor, app = bare_import("import boto3, chalice", env, runs), bare_import("import app", env, runs)

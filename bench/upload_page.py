@@ -3,7 +3,10 @@
 1. The page (headless Chromium, multipart above the threshold, 4 parts at a time, hashing as it
    reads) uploads a file; in the same run boto3's `upload_file` (its defaults) sends the same file
    to the same S3 endpoint. Prints both times and their ratio (boto3 time / page time, to all bytes
-   in S3 and assembled; target >= 0.9) and the time to the server's verdict.
+   in S3 and assembled; target >= 0.9) and the time to the server's verdict. Beside them, the
+   browser's floor on this machine: the same browser sending the same file in parts of the page's
+   size, 6 at a time, with every URL signed before the click and no hashing and no API call. No
+   page can beat it here; how close the page comes is what the page's own code costs.
 2. The page uploads a larger file and the connection to S3 is cut (every connection reset, new ones
    refused) for a few seconds at 35%; prints the bytes the browser sent in all (target <= 1.1x the
    file) and whether the stored object is byte-identical with exactly one file record.
@@ -136,11 +139,14 @@ def where_time_went(marks: list[list[Any]]) -> str:
         return sum(spans) / max(1, len(spans))
 
     hashed = [at[f"hashed:{n}"] for n in numbers if f"hashed:{n}" in at]
+    signing = [at["signed:" + name[5:]] - at[name] for name in at
+               if name.startswith("sign:") and "signed:" + name[5:] in at]
     return (f"  marks (s from the click): parts {len(numbers)} first_hash {at['hash:1'] - zero:.2f} "
             f"last_hashed {max(hashed) - zero:.2f} first_put {at['put:1'] - zero:.2f} "
             f"last_sent {max(at[f'sent:{n}'] for n in numbers) - zero:.2f} complete {at['complete'] - zero:.2f} "
             f"completed {at.get('completed', 0) - zero:.2f} "
-            f"signs {sum(1 for name in at if name.startswith('sign:'))} | mean per part: hash "
+            f"signs {len(signing)} taking {sum(signing):.2f} s (longest {max(signing, default=0):.2f}) "
+            f"| mean per part: hash "
             f"{mean('hash', 'hashed'):.2f} hashed->put {mean('hashed', 'put'):.2f} put {mean('put', 'sent'):.2f}")
 
 
@@ -158,6 +164,56 @@ def boto3_upload(stack: Any, path: Path) -> dict[str, float]:
     started = time.perf_counter()
     s3.upload_file(str(path), os.environ["EVIDENCE_BUCKET"], f"bench/{path.name}")
     return {"sent_s": time.perf_counter() - started, "complete_s": completing[-1] - completing[0]}
+
+
+FLOOR_JS = """async ([urls, partSize, parallel]) => {
+  const file = document.querySelector('#floor-input').files[0];
+  let next = 0;
+  const put = (i) => new Promise((ok, fail) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', urls[i]);
+    xhr.onload = () => (xhr.status < 300 ? ok() : fail(new Error('HTTP ' + xhr.status)));
+    xhr.onerror = () => fail(new Error('network'));
+    xhr.send(file.slice(i * partSize, Math.min(file.size, (i + 1) * partSize)));
+  });
+  const lane = async () => { while (next < urls.length) { const i = next; next += 1; await put(i); } };
+  await Promise.all(Array.from({ length: parallel }, lane));
+}"""
+
+
+def browser_floor(browser: Any, stack: Any, path: Path, part_bytes: int, parallel: int = 6) -> dict[str, Any]:
+    """What this browser on this box can do at best: the same file to the same S3 endpoint (through
+    the relay) in parts of the page's size, `parallel` at a time, every URL signed before the click,
+    no hashing, no checksums and no call to our API; completed with boto3. Time to all in S3 and
+    assembled, as for the others."""
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client("s3", endpoint_url=stack.relay.url, region_name="us-east-1",
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    bucket, key = os.environ["EVIDENCE_BUCKET"], f"bench/floor-{time.time_ns()}"
+    link = new_link(stack, "BENCH-FLOOR")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(link["url"])
+    page.wait_for_selector("#form:not([hidden])")
+    page.evaluate("() => { const i = document.createElement('input'); i.type = 'file'; i.id = 'floor-input';"
+                  " document.body.append(i); }")  # the page's own input hands its files to the page's list
+    page.set_input_files("#floor-input", [str(path)])
+    size = path.stat().st_size
+    started = time.perf_counter()
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    numbers = range(1, -(-size // part_bytes) + 1)
+    urls = [s3.generate_presigned_url("upload_part", ExpiresIn=3600, Params={
+        "Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": n}) for n in numbers]
+    page.evaluate(FLOOR_JS, [urls, part_bytes, parallel])
+    parts = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)["Parts"]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={
+        "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]})
+    sent_s = time.perf_counter() - started
+    context.close()
+    s3.delete_object(Bucket=bucket, Key=key)
+    return {"sent_s": sent_s, "parts": len(parts)}
 
 
 def parse_settings(text: str) -> dict[str, Any]:
@@ -227,6 +283,8 @@ def main() -> None:
     tuning = parse_settings(",".join(args.set))
     from playwright.sync_api import sync_playwright
 
+    from chalicelib.config import Settings
+    from chalicelib.domain import multipart
     from infra.local_stack import LocalStack
 
     stack = LocalStack(log=lambda line: None, chalice_log=ROOT / ".local" / "bench-upload-chalice.log",
@@ -240,11 +298,15 @@ def main() -> None:
             variants = [("as_built", tuning)] + [(text, {**tuning, **parse_settings(text)}) for text in args.variant]
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
             boto3_runs: list[dict[str, Any]] = []
+            floor_runs: list[dict[str, Any]] = []
+            part_bytes = multipart.part_size(size * MIB, int(small.get("MULTIPART_PART_BYTES", Settings.part_bytes)))
             for round_ in range(args.rounds):  # alternate the order: the box's load drifts
-                turn: list[Any] = [None] + variants
+                turn: list[Any] = [None, "floor"] + variants
                 for entry in turn[round_ % len(turn):] + turn[:round_ % len(turn)]:
                     if entry is None:
                         boto3_runs.append(measured(lambda: boto3_upload(stack, video)))
+                    elif entry == "floor":
+                        floor_runs.append(measured(lambda: browser_floor(browser, stack, video, part_bytes)))
                     else:
                         name, settings = entry
                         runs[name].append(measured(lambda s=settings: page_upload(browser, stack, video, tuning=s)))
@@ -252,6 +314,10 @@ def main() -> None:
             print(f"boto3 size_mib {size} best_s {boto3_s:.2f} each "
                   + " ".join(f"{r['sent_s']:.2f}" for r in boto3_runs) + " complete_s "
                   + " ".join(f"{r['complete_s']:.2f}" for r in boto3_runs) + f" | cpu_s {cpu_text(boto3_runs)}")
+            floor_s = min(r["sent_s"] for r in floor_runs)
+            print(f"browser_floor size_mib {size} part_mib {part_bytes / MIB:g} parallel 6 best_s {floor_s:.2f} "
+                  f"ratio {boto3_s / floor_s:.2f} (the best any page can do here: no hashing, no API calls) each "
+                  + " ".join(f"{r['sent_s']:.2f}" for r in floor_runs) + f" | cpu_s {cpu_text(floor_runs)}")
             for name, results in runs.items():
                 page = min(results, key=lambda p: p["sent_s"])
                 print(f"page_upload variant {name} size_mib {size} page_s {page['sent_s']:.2f} boto3_s {boto3_s:.2f} "

@@ -192,8 +192,9 @@
         const parts = [];
         const call = previous.then(() => {
           gathering = null;
-          mark('sign:' + parts.map((p) => p.part_number).join(','));
-          return api(base + '/parts', { parts });
+          const names = parts.map((p) => p.part_number).join(',');
+          mark('sign:' + names);
+          return api(base + '/parts', { parts }).then((answer) => { mark('signed:' + names); return answer; });
         });
         previous = call.catch(() => null);
         gathering = { parts, call };
