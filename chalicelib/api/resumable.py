@@ -6,6 +6,7 @@ from chalice.app import Blueprint, Response
 
 from .. import bootstrap
 from ..domain.commands import CompleteFile, SignParts
+from ..domain.errors import InvalidInput, LimitExceeded
 from ..domain.limits import Rule
 from ..http import handled, json_response, parse
 from ..services import citizen_uploads
@@ -21,10 +22,12 @@ resumable_api = Blueprint(__name__)
 @handled
 def sign_parts(token: str, file_id: str) -> Response:
     """Presigned UploadPart URLs for the parts asked for (each bound to its SHA-256 when given)."""
-    limit_caller(Rule.CITIZEN_PARTS)  # counted before the body is read, so garbage counts too
-    cmd = parse(SignParts, body())
-    if len(cmd.parts) > 1:  # the cap is on parts, and a request may ask for up to 100
-        limit_caller(Rule.CITIZEN_PARTS, cost=len(cmd.parts) - 1)
+    try:
+        cmd = parse(SignParts, body())
+    except (InvalidInput, LimitExceeded):
+        limit_caller(Rule.CITIZEN_PARTS)  # garbage counts too, before its 400
+        raise
+    limit_caller(Rule.CITIZEN_PARTS, cost=len(cmd.parts))  # the cap is on parts (up to 100 a request)
     parts = citizen_uploads.sign_parts(token, file_id, cmd, deps=bootstrap.deps())
     return json_response(SignedParts.model_validate({"file_id": file_id, "parts": parts}))
 
