@@ -15,7 +15,8 @@ Browsers reach S3 through the stack's TCP relay (infra/relay.py), which counts t
 Prints; asserts nothing (tests/integration/test_bench_scripts.py runs --quick and checks behaviour).
 
     .venv/bin/python bench/upload_page.py [--size-mib 512] [--rounds 3] [--cut-size-mib 1024] [--cut-s 5] [--quick]
-        [--part-mib N] [--set KEY=JSON ...] [--variant KEY=JSON,... ...]   (--cut-size-mib 0: no cut run)
+        [--part-mib N] [--uplink-mbit N] [--set KEY=JSON ...] [--variant KEY=JSON,... ...]
+        (--cut-size-mib 0: no cut run)
 """
 from __future__ import annotations
 
@@ -270,6 +271,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="page and boto3 runs each, alternated; the best of each")
     parser.add_argument("--quick", action="store_true", help="24 and 30 MiB, 6 MiB threshold, 5 MiB parts, 1 s cut")
     parser.add_argument("--part-mib", type=int, default=0, help="the server's part size (default: the app's)")
+    parser.add_argument("--uplink-mbit", type=float, default=0,
+                        help="cap what every run sends to S3 at this rate (a phone's uplink; default: loopback)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                         help="an experiment: override the page's CitizenTransfer.cfg[KEY]")
     parser.add_argument("--variant", action="append", default=[], metavar="KEY=JSON,...",
@@ -289,6 +292,8 @@ def main() -> None:
 
     stack = LocalStack(log=lambda line: None, chalice_log=ROOT / ".local" / "bench-upload-chalice.log",
                        s3_relay=True, extra_env=small).start()
+    if args.uplink_mbit:
+        stack.relay.uplink_bytes_per_s = args.uplink_mbit * 1e6 / 8
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -311,6 +316,7 @@ def main() -> None:
                         name, settings = entry
                         runs[name].append(measured(lambda s=settings: page_upload(browser, stack, video, tuning=s)))
             boto3_s = min(r["sent_s"] for r in boto3_runs)
+            print(f"uplink_mbit {args.uplink_mbit or 'loopback'}")
             print(f"boto3 size_mib {size} best_s {boto3_s:.2f} each "
                   + " ".join(f"{r['sent_s']:.2f}" for r in boto3_runs) + " complete_s "
                   + " ".join(f"{r['complete_s']:.2f}" for r in boto3_runs) + f" | cpu_s {cpu_text(boto3_runs)}")

@@ -1,17 +1,22 @@
 """A TCP relay on loopback in front of moto, for the browser's S3 traffic: tests cut the connection
 (reset every open one) or freeze it (bytes stop moving, sockets stay open) to act out a phone losing
 its network, which a browser's own offline switch cannot do on loopback. It counts the bytes the
-browser sent, so a bench can say how much a cut cost."""
+browser sent, so a bench can say how much a cut cost, and can cap the upstream rate (all connections
+together), so a bench can also run at the uplink a phone has rather than loopback's."""
 from __future__ import annotations
 
 import socket
 import threading
+import time
+from collections.abc import Callable
 from contextlib import suppress
 
 
 class Relay:
-    def __init__(self, target_port: int, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, target_port: int, *, host: str = "127.0.0.1",
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.target = (host, target_port)
+        self._clock, self._sleep = clock, sleep
         self._server = socket.create_server((host, 0))
         self.port = self._server.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
@@ -22,6 +27,8 @@ class Relay:
         self._refusing = threading.Event()
         self._stop = threading.Event()
         self.bytes_up = 0  # browser -> S3
+        self.uplink_bytes_per_s: float | None = None  # None: as fast as loopback goes
+        self._uplink_free_at = 0.0  # monotonic time the capped uplink is next free
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -53,6 +60,7 @@ class Relay:
                 if up:
                     with self._lock:
                         self.bytes_up += len(data)
+                    self._pace(len(data))
                 sink.sendall(data)
         except OSError:
             pass
@@ -62,6 +70,17 @@ class Relay:
                 self._drop(source)
             else:
                 self._drop(source, sink)
+
+    def _pace(self, size: int) -> None:
+        """With an uplink cap, wait for this chunk's turn on the one shared link."""
+        rate = self.uplink_bytes_per_s
+        if not rate:
+            return
+        with self._lock:
+            now = self._clock()
+            self._uplink_free_at = max(self._uplink_free_at, now) + size / rate
+            wait = self._uplink_free_at - now
+        self._sleep(wait)
 
     def _drop(self, *sockets: socket.socket) -> None:
         for sock in sockets:
