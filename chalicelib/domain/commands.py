@@ -19,7 +19,8 @@ Email = Annotated[str, StringConstraints(
     pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")]
 CaseType = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Days = Annotated[int, Field(ge=1, le=36_500)]
-Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# A SHA-256 in hex: any case accepted, kept in lower case (how ingest and the program compare hashes).
+Sha256Hex = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9A-Fa-f]{64}$")]
 Sha256B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
 PartNumber = Annotated[int, Field(ge=1, le=10_000)]
 # Control characters (C0, DEL, C1) and line/paragraph separators: names reach download headers.

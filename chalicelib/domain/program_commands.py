@@ -8,12 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .commands import CaseRef, Command
+from .commands import CaseRef, Command, Sha256Hex
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 VERSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a terms version; checked before any lookup by it
 VersionId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=VERSION_ID)]
-Sha256 = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9A-Fa-f]{64}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 TierName = Literal["tier_1", "tier_2"]
 MAX_TERMS_CHARS = 60_000  # the whole body is at most 64 KiB
@@ -33,7 +32,7 @@ class AcceptTier2(Command):
     """`POST /agency/program/tier2`: the terms version accepted and the SHA-256 of its document."""
 
     terms_version: VersionId
-    sha256: Sha256
+    sha256: Sha256Hex
 
 
 class RequestWithdrawal(Command):

@@ -265,3 +265,17 @@ def test_an_upload_request_needs_a_list_of_files():
 def test_each_file_of_an_upload_request_is_validated():
     refused(RequestUploads, files=[ONE, ONE | {"size": "1"}])
     refused(RequestUploads, files=[ONE | {"extra": 1}])
+
+
+# --- SHA-256 in hex: one type for every body that carries one -------------------------------
+
+def test_a_sha256_in_any_case_is_kept_in_lower_case_and_anything_else_is_refused() -> None:
+    from chalicelib.domain.commands import CompleteFile
+    from chalicelib.domain.program_commands import AcceptTier2
+
+    upper = "AB" * 32
+    assert CompleteFile(sha256=upper).sha256 == "ab" * 32
+    assert AcceptTier2(terms_version="v1", sha256=f" {upper} ").sha256 == "ab" * 32
+    for bad in ("ab" * 31, "zz" * 32, "ab" * 33):
+        refused(CompleteFile, sha256=bad)
+        refused(AcceptTier2, terms_version="v1", sha256=bad)
