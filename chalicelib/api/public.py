@@ -6,7 +6,6 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from .. import bootstrap
-from ..domain.commands import CompleteSubmission, RequestUploads
 from ..domain.errors import NotFound
 from ..domain.limits import Rule
 from ..http import error_response, handled, json_response, parse
@@ -47,6 +46,7 @@ def citizen_session(token: str) -> Response:
 @documented(response="chalicelib.views.UploadsSigned")
 @handled
 def citizen_uploads_request(token: str) -> Response:
+    from ..domain.commands import RequestUploads
     from ..services import resumable
     from ..services.resumable import MultipartOffer
     from ..views import UploadSlot, UploadsSigned
@@ -63,6 +63,8 @@ def citizen_uploads_request(token: str) -> Response:
 @documented(response=Sent)
 @handled
 def citizen_complete(token: str) -> Response:
+    from ..domain.commands import CompleteSubmission
+
     limit_caller(Rule.CITIZEN_WRITE)
     done = citizen_uploads.complete(token, parse(CompleteSubmission, body()), deps=bootstrap.deps())
     metrics.add_metric(name="SubmissionCompleted", unit="Count", value=1)

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..domain import ids, links, media, retention, review
-from ..domain.commands import CompleteFile, CompleteSubmission, RequestUploads, SignParts
 from ..domain.errors import Conflict, DeliveryFailed, Forbidden, Gone, InvalidInput, NotFound
 from ..domain.licensing import Entitlements
 from ..domain.models import Agency, CitizenLink, EvidenceFile, Origin, Submission, SubmissionStatus
-from ..domain.ports import PresignedPost
 from . import access, custody, resumable, uploads
 from .deps import Deps
+
+if TYPE_CHECKING:  # request bodies, for the annotations only: a citizen's first request validates none
+    from ..domain.commands import CompleteFile, CompleteSubmission, RequestUploads, SignParts
+    from ..domain.ports import PresignedPost
 
 
 def resolve(token: str, *, deps: Deps) -> tuple[CitizenLink, Submission | None]:

@@ -3,16 +3,18 @@ events, and the agency's view of its chain (entries, how many still wait, whethe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import request_context
 from ..domain import audit
 from ..domain.models import AuditEntry, AuditEvent, AuditFilter, Principal
-from ..domain.ports import Clock
 from . import access  # a module reference: access -> licensing -> custody would otherwise cycle
 from .deps import Deps
+
+if TYPE_CHECKING:  # ports are for the annotations only (Protocol classes are slow to create)
+    from ..domain.ports import Clock
 
 MAX_PAGE = 200
 MAX_EXAMINED = 5_000  # entries read per request; a sparse filter continues on the next page

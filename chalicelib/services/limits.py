@@ -3,10 +3,12 @@ is one atomic counter update, made before any other work or signing; over a cap 
 (429 with Retry-After)."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..domain.limits import Cap, Check, Rule, client_scope, counter_key, expires_at, refusal
-from ..domain.ports import Clock, RateCounter
+
+if TYPE_CHECKING:  # ports are for the annotations only (Protocol classes are slow to create)
+    from ..domain.ports import Clock, RateCounter
 
 
 class _LimitDeps(Protocol):

@@ -11,16 +11,18 @@ gone."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..domain import links, multipart
-from ..domain.commands import CompleteFile, SignParts
 from ..domain.errors import Conflict, Gone, NotFound
 from ..domain.models import CitizenLink, EvidenceFile, FileStatus, Submission
 from . import custody, uploads
 from .deps import Deps
+
+if TYPE_CHECKING:  # request bodies, for the annotations only: a citizen's first request validates none
+    from ..domain.commands import CompleteFile, SignParts
 
 KEY_PREFIX = "agencies/"
 

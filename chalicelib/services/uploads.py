@@ -4,15 +4,18 @@ files); each signed POST is bound to the file's exact key, type and size, and ex
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from ..domain import ids, links, multipart
-from ..domain.commands import DeclaredFile
 from ..domain.errors import InvalidInput, LimitExceeded
 from ..domain.models import EvidenceFile, Submission
-from ..domain.ports import PresignedPost
 from .deps import Deps
 
-Signed = list[tuple[EvidenceFile, PresignedPost]]
+if TYPE_CHECKING:  # for the annotations only: a citizen's first request loads neither module
+    from ..domain.commands import DeclaredFile
+    from ..domain.ports import PresignedPost
+
+    Signed = list[tuple[EvidenceFile, PresignedPost]]
 
 
 def plan(submission: Submission, declared: list[DeclaredFile], *, max_files: int, deps: Deps,

@@ -27,7 +27,8 @@ NOT_FOR_THE_CITIZEN = {
         "portal_sessions", "portals", "program", "program_deletion", "program_extraction", "program_feedback",
         "program_notices", "program_operator", "retention", "review", "sharing", "submissions")),
     *(f"chalicelib.domain.{name}" for name in (
-        "access_requests", "deidentify", "exports", "export_manifest", "lineage", "portals", "program",
+        "access_requests", "commands", "deidentify", "exports", "export_manifest", "lineage", "ports", "portals",
+        "program",
         "program_commands", "program_notices", "program_use_cases", "receipts", "sharing")),
     *(f"chalicelib.adapters.{name}" for name in (
         "dynamo_access_requests", "dynamo_audit", "dynamo_exports", "dynamo_holds", "dynamo_portals",
